@@ -1,0 +1,213 @@
+using Evacuationd.Core.Compute;
+using Evacuationd.Core.Planning;
+using Evacuationd.Core.Records;
+using Evacuationd.Core.Store;
+
+namespace Evacuationd.Core.Engine;
+
+/// <summary>
+/// Drives one host fencing: force the nova-compute service down, disable it, list its
+/// servers, commit the instance records with the host update, then wait until every record
+/// is terminal and record the outcome.
+///
+/// Checkpoints, for a daemon dying at each point (what a successor sees):
+/// <list type="number">
+/// <item>Host "planning" committed by the intake (the acknowledged fence, S2), nothing
+/// else: the successor plans from the start.</item>
+/// <item>Service forced down / disabled in Nova, nothing new in the store: the successor
+/// sees "planning", finds the service already forced down and goes on (idempotent).</item>
+/// <item>Plan committed (records + host "evacuating" in one guarded write): instance records
+/// exist only after the force-down (S1); re-planning creates no duplicates because record
+/// ids are derived from host, generation and instance.</item>
+/// <item>Host "done"/"failed" committed: nothing left.</item>
+/// </list>
+/// </summary>
+internal sealed class HostRunner(RunnerContext ctx)
+{
+    private Versioned<HostRecord> _current = null!;
+    private Ownership? _own;
+
+    public async Task RunAsync(string host, CancellationToken lost, CancellationToken stopping)
+    {
+        var found = await ctx.Store.GetHostAsync(host, lost).ConfigureAwait(false);
+        if (found is null || found.Value.State is not (HostState.Planning or HostState.Evacuating))
+        {
+            return;
+        }
+        _current = found;
+        using var scope = ctx.Log.BeginScope(new Dictionary<string, object?>
+        {
+            ["Host"] = host,
+            ["EvacuationId"] = found.Value.EvacuationId,
+            ["Daemon"] = ctx.DaemonId,
+        });
+        var claim = await ctx.Store.TryClaimHostAsync(ctx.Session.Lease, host, found.Revision, null, lost).ConfigureAwait(false);
+        if (!claim.Claimed)
+        {
+            return;
+        }
+        _own = claim.Ownership;
+        _current = claim.Record!;
+        EngineLog.Claimed(ctx.Log, $"host {host}", _current.Value.State.Name());
+        try
+        {
+            await LoopAsync(lost, stopping).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_own is not null && !lost.IsCancellationRequested)
+            {
+                await ctx.Store.ReleaseAsync(_own, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task LoopAsync(CancellationToken lost, CancellationToken stopping)
+    {
+        while (_own is not null)
+        {
+            lost.ThrowIfCancellationRequested();
+            if (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            var h = _current.Value;
+            HostStep step;
+            Task? wake = null;
+            if (h.State == HostState.Planning)
+            {
+                step = await PlanningStepAsync(h, lost).ConfigureAwait(false);
+            }
+            else
+            {
+                // Take the wake-up before reading the view, so no change slips in between.
+                wake = ctx.View.WaitForChangeAsync();
+                step = HostWorkflow.DecideCompletion(h, ctx.View.InstancesOf(h.Name, h.FenceGeneration), ctx.Now, ctx.DaemonId);
+            }
+            switch (step)
+            {
+                case HostStep.Finished:
+                    return;
+                case HostStep.Write w:
+                    await WriteAsync(w.Next, lost).ConfigureAwait(false);
+                    break;
+                case HostStep.Wait wait:
+                    await ctx.DelayUntilAsync(wait.Until, wake, stopping).ConfigureAwait(false);
+                    break;
+                case HostStep.ForceDown f:
+                    // S1: the service goes down in Nova before any record (and so any evacuate) exists.
+                    EngineLog.ForcingDown(ctx.Log, h.Name, f.Service.Id);
+                    await NovaAsync(() => ctx.Compute.ForceDownAsync(f.Service, lost), lost).ConfigureAwait(false);
+                    break;
+                case HostStep.Disable d:
+                    await NovaAsync(() => ctx.Compute.DisableAsync(d.Service, d.Reason, lost), lost).ConfigureAwait(false);
+                    break;
+                case HostStep.Plan p:
+                    await PlanAsync(h, p.Service, lost).ConfigureAwait(false);
+                    break;
+            }
+        }
+    }
+
+    private async Task<HostStep> PlanningStepAsync(HostRecord h, CancellationToken lost)
+    {
+        if (h.NotBefore is { } nb && ctx.Now < nb)
+        {
+            return new HostStep.Wait(nb, "planning backoff");
+        }
+        ComputeService? service;
+        try
+        {
+            service = await ctx.Compute.FindComputeServiceAsync(h.Name, lost).ConfigureAwait(false);
+        }
+        catch (ComputeException ex)
+        {
+            return new HostStep.Write(HostWorkflow.PlanningFailed(h, ex.Message, ctx.Options.Planning, ctx.Now, ctx.DaemonId));
+        }
+        return HostWorkflow.DecidePlanning(h, service, ctx.Options.Planning, ctx.Now, ctx.DaemonId);
+    }
+
+    private async Task PlanAsync(HostRecord h, ComputeService service, CancellationToken lost)
+    {
+        IReadOnlyList<ServerView> servers;
+        try
+        {
+            servers = await ctx.Compute.ListServersOnHostAsync(h.Name, lost).ConfigureAwait(false);
+            if (ctx.Options.Planning.Evacuable.Mode == EvacuableMode.ImageProperty)
+            {
+                servers = await WithImagePropertiesAsync(servers, lost).ConfigureAwait(false);
+            }
+        }
+        catch (ComputeException ex)
+        {
+            await WriteAsync(HostWorkflow.PlanningFailed(h, ex.Message, ctx.Options.Planning, ctx.Now, ctx.DaemonId), lost).ConfigureAwait(false);
+            return;
+        }
+        var now = ctx.Now;
+        var records = HostPlanner.Plan(h, servers, ctx.Options.Planning, now, ctx.DaemonId);
+        var next = HostWorkflow.Planned(h, service, records, now, ctx.DaemonId);
+        // Checkpoint 3: records and the host update in one guarded write.
+        var result = await ctx.Store.CommitPlanAsync(_own!, next, _current.Revision, records, lost).ConfigureAwait(false);
+        if (!result.Ok)
+        {
+            EngineLog.WriteRefused(ctx.Log, $"host {h.Name}", result.Status.ToString(), result.Detail);
+            _own = null;
+            return;
+        }
+        _current = new Versioned<HostRecord>(next, result.Revision);
+        EngineLog.Planned(ctx.Log, h.Name, records.Count);
+        EngineLog.Transition(ctx.Log, $"host {h.Name}", h.State.Name(), next.State.Name(), next.Reason);
+    }
+
+    private async Task<IReadOnlyList<ServerView>> WithImagePropertiesAsync(IReadOnlyList<ServerView> servers, CancellationToken lost)
+    {
+        var cache = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        var result = new List<ServerView>(servers.Count);
+        foreach (var s in servers)
+        {
+            if (s.ImageId is not { Length: > 0 } image)
+            {
+                result.Add(s);
+                continue;
+            }
+            if (!cache.TryGetValue(image, out var props))
+            {
+                props = await ctx.Compute.GetImagePropertiesAsync(image, lost).ConfigureAwait(false);
+                cache[image] = props;
+            }
+            result.Add(s with { ImageProperties = props });
+        }
+        return result;
+    }
+
+    private async Task NovaAsync(Func<Task<ComputeService>> call, CancellationToken lost)
+    {
+        try
+        {
+            await call().ConfigureAwait(false);
+        }
+        catch (ComputeException ex)
+        {
+            EngineLog.NovaFailed(ctx.Log, $"host {_current.Value.Name}", ex.Message);
+            await WriteAsync(HostWorkflow.PlanningFailed(_current.Value, ex.Message, ctx.Options.Planning, ctx.Now, ctx.DaemonId), lost).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteAsync(HostRecord next, CancellationToken lost)
+    {
+        var before = _current.Value;
+        var result = await ctx.Store.UpdateHostAsync(_own!, next, _current.Revision, release: next.IsTerminal, lost).ConfigureAwait(false);
+        if (!result.Ok)
+        {
+            EngineLog.WriteRefused(ctx.Log, $"host {next.Name}", result.Status.ToString(), result.Detail);
+            _own = null;
+            return;
+        }
+        _current = new Versioned<HostRecord>(next, result.Revision);
+        if (next.IsTerminal)
+        {
+            _own = null;
+        }
+        EngineLog.Transition(ctx.Log, $"host {next.Name}", before.State.Name(), next.State.Name(), next.Reason);
+    }
+}

@@ -1,0 +1,263 @@
+using Evacuationd.Core.Compute;
+using Evacuationd.Core.Records;
+using Evacuationd.Core.Store;
+using Evacuationd.Core.Workflow;
+using Microsoft.Extensions.Logging;
+
+namespace Evacuationd.Core.Engine;
+
+/// <summary>
+/// Drives one instance record to a terminal state: observe Nova, decide
+/// (<see cref="InstanceWorkflow"/>), persist through a guarded write, call Nova. The record
+/// is claimed with the first write (claim and transition in one transaction) or, when the
+/// first decision is to wait, with a bare claim; it stays owned until terminal, until the
+/// daemon stops (released at a checkpoint) or until the lease is lost (no write after that).
+///
+/// Checkpoints, for a daemon dying at each point (what a successor sees):
+/// <list type="number">
+/// <item>Before the first write: the record is unchanged and unowned once the lease
+/// expires; the successor starts from scratch. Nothing was asked of Nova.</item>
+/// <item>After "evacuating" (attempt N, baseline B) is committed, before or during the call:
+/// durable is the attempt; the successor reconciles — a migration newer than B means
+/// the call reached Nova and is followed; otherwise it waits CallSettle before a new
+/// attempt (S4).</item>
+/// <item>After the call answered, before "rebuilding" is committed: same as 2; the
+/// migration of the accepted call is found and followed.</item>
+/// <item>After "rebuilding" is committed: the successor follows the migration to done,
+/// failed or retrying, never calling evacuate while it runs.</item>
+/// <item>After a terminal write: nothing left; the owner key went with it.</item>
+/// </list>
+/// </summary>
+internal sealed class InstanceRunner(RunnerContext ctx)
+{
+    private Versioned<InstanceRecord> _current = null!;
+    private Ownership? _own;
+    private DateTimeOffset _ownedSince;
+    private DateTimeOffset? _unreachableSince;
+
+    private string Key => _current.Value.Id;
+
+    /// <summary>Runs until the record is terminal, owned by another, or this daemon stops.</summary>
+    /// <param name="lost">Cancelled when the lease is lost: no write may follow.</param>
+    /// <param name="stopping">Cancelled on graceful stop: hand the record over at the next checkpoint.</param>
+    public async Task RunAsync(string id, CancellationToken lost, CancellationToken stopping)
+    {
+        var found = await ctx.Store.GetInstanceAsync(id, lost).ConfigureAwait(false);
+        if (found is null || found.Value.IsTerminal)
+        {
+            return;
+        }
+        _current = found;
+        var r0 = found.Value;
+        using var scope = ctx.Log.BeginScope(new Dictionary<string, object?>
+        {
+            ["RecordId"] = r0.Id,
+            ["InstanceUuid"] = r0.InstanceUuid,
+            ["Host"] = r0.SourceHost,
+            ["Daemon"] = ctx.DaemonId,
+        });
+        try
+        {
+            await LoopAsync(lost, stopping).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Hand the record over unless it ended or the lease is gone (then it is gone too).
+            if (_own is not null && !lost.IsCancellationRequested && !_current.Value.IsTerminal)
+            {
+                await ctx.Store.ReleaseAsync(_own, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task LoopAsync(CancellationToken lost, CancellationToken stopping)
+    {
+        while (true)
+        {
+            lost.ThrowIfCancellationRequested();
+            if (stopping.IsCancellationRequested)
+            {
+                return; // checkpoint: nothing of ours in flight between steps; released in RunAsync.
+            }
+            var r = _current.Value;
+            if (r.State == RecordState.Retrying && !r.CancelRequested && r.NotBefore is { } nb && nb > ctx.Now)
+            {
+                if (_own is null && !await ClaimAsync(null, lost).ConfigureAwait(false))
+                {
+                    return;
+                }
+                await ctx.DelayUntilAsync(nb, null, stopping).ConfigureAwait(false);
+                continue;
+            }
+
+            var observation = await ObserveAsync(r, lost).ConfigureAwait(false);
+            if (observation is null)
+            {
+                if (!await HandleUnreachableAsync(lost).ConfigureAwait(false))
+                {
+                    return;
+                }
+                continue;
+            }
+            _unreachableSince = null;
+
+            var step = InstanceWorkflow.Decide(r, observation, Context());
+            switch (step)
+            {
+                case InstanceStep.Finished:
+                    return;
+                case InstanceStep.Wait wait:
+                    if (_own is null && !await ClaimAsync(null, lost).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+                    await ctx.DelayUntilAsync(wait.Until, null, stopping).ConfigureAwait(false);
+                    break;
+                case InstanceStep.Write write:
+                    if (!await PersistAsync(write.Next, lost).ConfigureAwait(false) || write.Next.IsTerminal)
+                    {
+                        return;
+                    }
+                    break;
+                case InstanceStep.StartAttempt start:
+                    if (!await AttemptAsync(start.Next, lost).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+                    break;
+            }
+        }
+    }
+
+    /// <summary>One attempt: record it, then call evacuate once, then record the answer.</summary>
+    private async Task<bool> AttemptAsync(InstanceRecord next, CancellationToken lost)
+    {
+        // Checkpoint 1 -> 2: commit the attempt before anything is asked of Nova (S4).
+        if (!await PersistAsync(next, lost).ConfigureAwait(false))
+        {
+            return false;
+        }
+        // Durable now: attempt N with its baseline. Dying from here on, the successor reconciles.
+        if (!ctx.Session.IsValidFor(ctx.Options.LeaseSafetyMargin))
+        {
+            EngineLog.LeaseTooShortForCall(ctx.Log, Key);
+            return false;
+        }
+        var r = _current.Value;
+        EngineLog.Evacuating(ctx.Log, Key, r.Attempt, r.RequestedDestination ?? "scheduler");
+        EvacuateOutcome outcome;
+        try
+        {
+            outcome = await ctx.Compute.EvacuateAsync(r.InstanceUuid, r.RequestedDestination, lost).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (lost.IsCancellationRequested)
+        {
+            throw; // The call may have reached Nova; the successor reconciles (checkpoint 2).
+        }
+        catch (Exception ex)
+        {
+            outcome = EvacuateOutcome.Unknown(ex.Message);
+        }
+        // Checkpoint 3: Nova answered (or not); durable is still only the attempt.
+        var after = InstanceWorkflow.AfterCall(r, outcome, Context());
+        return after is not InstanceStep.Write w || await PersistAsync(w.Next, lost).ConfigureAwait(false) && !w.Next.IsTerminal;
+    }
+
+    private async Task<InstanceObservation?> ObserveAsync(InstanceRecord r, CancellationToken lost)
+    {
+        try
+        {
+            var server = await ctx.Compute.GetServerAsync(r.InstanceUuid, lost).ConfigureAwait(false);
+            var migrations = await ctx.Compute.ListEvacuationMigrationsAsync(r.InstanceUuid, lost).ConfigureAwait(false);
+            return new InstanceObservation(server, migrations);
+        }
+        catch (ComputeException ex)
+        {
+            EngineLog.NovaFailed(ctx.Log, Key, ex.Message);
+            _unreachableSince ??= ctx.Now;
+            _lastNovaError = ex.Message;
+            return null;
+        }
+    }
+
+    private string? _lastNovaError;
+
+    /// <summary>Nova could not be observed: wait, and fail the record past the limit (S5).</summary>
+    private async Task<bool> HandleUnreachableAsync(CancellationToken lost)
+    {
+        if (_own is null)
+        {
+            return false; // Not ours yet: leave it to a later pass.
+        }
+        var since = _unreachableSince ?? ctx.Now;
+        if (ctx.Now - since >= ctx.Options.NovaUnreachableLimit)
+        {
+            var r = _current.Value;
+            var failed = (r with { Error = _lastNovaError }).MoveTo(RecordState.Failed,
+                $"Nova could not be reached for {ctx.Options.NovaUnreachableLimit} (last error: {_lastNovaError}); check the instance in Nova, then retry",
+                ctx.Now, ctx.DaemonId);
+            await PersistAsync(failed, lost).ConfigureAwait(false);
+            return false;
+        }
+        await ctx.DelayUntilAsync(ctx.Now + ctx.Options.Workflow.PollInterval, null, lost).ConfigureAwait(false);
+        return true;
+    }
+
+    private DecisionContext Context() => new(ctx.Now, ctx.DaemonId, _own is null ? ctx.Now : _ownedSince, ctx.Options.Workflow);
+
+    /// <summary>Bare claim (no change to the record), to wait on Nova as the owner.</summary>
+    private async Task<bool> ClaimAsync(InstanceRecord? update, CancellationToken lost)
+    {
+        var result = await ctx.Store.TryClaimInstanceAsync(ctx.Session.Lease, Key, _current.Revision, update, lost).ConfigureAwait(false);
+        if (!result.Claimed)
+        {
+            return false;
+        }
+        _own = result.Ownership;
+        _ownedSince = ctx.Now;
+        _current = result.Record!;
+        EngineLog.Claimed(ctx.Log, Key, _current.Value.State.Name());
+        return true;
+    }
+
+    /// <summary>Guarded write of <paramref name="next"/>: a claim with update when not owned yet.</summary>
+    private async Task<bool> PersistAsync(InstanceRecord next, CancellationToken lost)
+    {
+        var before = _current.Value;
+        if (_own is null)
+        {
+            if (!await ClaimAsync(next, lost).ConfigureAwait(false))
+            {
+                return false;
+            }
+            if (next.IsTerminal)
+            {
+                await ctx.Store.ReleaseAsync(_own!, lost).ConfigureAwait(false);
+                _own = null;
+            }
+        }
+        else
+        {
+            var result = await ctx.Store.UpdateInstanceAsync(_own, next, _current.Revision, release: next.IsTerminal, lost).ConfigureAwait(false);
+            if (!result.Ok)
+            {
+                EngineLog.WriteRefused(ctx.Log, Key, result.Status.ToString(), result.Detail);
+                if (result.Status is WriteStatus.NotOwner or WriteStatus.LeaseLost)
+                {
+                    _own = null;
+                }
+                return false;
+            }
+            _current = new Versioned<InstanceRecord>(next, result.Revision);
+            if (next.IsTerminal)
+            {
+                _own = null;
+            }
+        }
+        if (before.State != next.State || before.History.Count != next.History.Count)
+        {
+            EngineLog.Transition(ctx.Log, Key, before.State.Name(), next.State.Name(), next.Reason);
+        }
+        return true;
+    }
+}

@@ -1,0 +1,218 @@
+using Evacuationd.Core.Records;
+using Evacuationd.Core.Store;
+using Evacuationd.Core.Workflow;
+
+namespace Evacuationd.Core.Engine;
+
+/// <summary>
+/// One daemon's cached view of the store, built from a snapshot and kept current by the
+/// watch (an informer). It only chooses what to try to claim; every decision that matters
+/// is re-checked by the store's guarded transactions, so a stale view costs a lost claim,
+/// never a wrong write.
+/// </summary>
+internal sealed class StoreView
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<string, Versioned<HostRecord>> _hosts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Versioned<InstanceRecord>> _instances = new(StringComparer.Ordinal);
+    private readonly Dictionary<RecordKey, string> _owners = new();
+    private readonly Dictionary<RecordKey, DateTimeOffset> _unownedSince = new();
+    private readonly Dictionary<string, DaemonInfo> _daemons = new(StringComparer.Ordinal);
+    private readonly AsyncSignal _changed = new();
+
+    public long Revision { get; private set; }
+
+    /// <summary>Completes at the next change of the view.</summary>
+    public Task WaitForChangeAsync() => _changed.WaitAsync();
+
+    public void Load(StoreSnapshot snapshot, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            _hosts.Clear();
+            _instances.Clear();
+            _owners.Clear();
+            _daemons.Clear();
+            var previouslyUnowned = new Dictionary<RecordKey, DateTimeOffset>(_unownedSince);
+            _unownedSince.Clear();
+            foreach (var h in snapshot.Hosts)
+            {
+                _hosts[h.Value.Name] = h;
+            }
+            foreach (var i in snapshot.Instances)
+            {
+                _instances[i.Value.Id] = i;
+            }
+            foreach (var (key, owner) in snapshot.Owners)
+            {
+                _owners[key] = owner;
+            }
+            foreach (var d in snapshot.Daemons)
+            {
+                _daemons[d.Id] = d;
+            }
+            foreach (var key in _hosts.Keys.Select(RecordKey.Host).Concat(_instances.Keys.Select(RecordKey.Instance)))
+            {
+                if (!_owners.ContainsKey(key))
+                {
+                    _unownedSince[key] = previouslyUnowned.GetValueOrDefault(key, now);
+                }
+            }
+            Revision = snapshot.Revision;
+        }
+        _changed.Set();
+    }
+
+    public void Apply(StoreChange change, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            switch (change.Kind)
+            {
+                case ChangeKind.HostPut when change.Host is { } h:
+                    _hosts[h.Value.Name] = h;
+                    MarkUnownedIfFree(RecordKey.Host(h.Value.Name), now);
+                    break;
+                case ChangeKind.HostDeleted when change.Key is { } k:
+                    _hosts.Remove(k.Id);
+                    _unownedSince.Remove(k);
+                    break;
+                case ChangeKind.InstancePut when change.Instance is { } i:
+                    _instances[i.Value.Id] = i;
+                    MarkUnownedIfFree(RecordKey.Instance(i.Value.Id), now);
+                    break;
+                case ChangeKind.InstanceDeleted when change.Key is { } k:
+                    _instances.Remove(k.Id);
+                    _unownedSince.Remove(k);
+                    break;
+                case ChangeKind.OwnerPut when change.Key is { } k:
+                    _owners[k] = change.Owner ?? "";
+                    _unownedSince.Remove(k);
+                    break;
+                case ChangeKind.OwnerDeleted when change.Key is { } k:
+                    _owners.Remove(k);
+                    _unownedSince[k] = now;
+                    break;
+                case ChangeKind.DaemonPut when change.Daemon is { } d:
+                    _daemons[d.Id] = d;
+                    break;
+                case ChangeKind.DaemonDeleted when change.Daemon is { } d:
+                    _daemons.Remove(d.Id);
+                    break;
+            }
+            if (change.Revision > Revision)
+            {
+                Revision = change.Revision;
+            }
+        }
+        _changed.Set();
+    }
+
+    /// <summary>
+    /// Records this daemon may claim now, hosts first, then by priority and age; and the
+    /// earliest time a record that is not claimable yet (grace) becomes so.
+    /// </summary>
+    public (IReadOnlyList<RecordKey> Now, DateTimeOffset? Next) Claimable(string daemonId, DateTimeOffset now, TimeSpan grace, Func<RecordKey, bool> skip)
+    {
+        lock (_gate)
+        {
+            var live = _daemons.Keys.ToList();
+            if (!live.Contains(daemonId))
+            {
+                live.Add(daemonId);
+            }
+            var ready = new List<(RecordKey Key, int Kind, int Priority, DateTimeOffset Created)>();
+            DateTimeOffset? next = null;
+            foreach (var (key, since) in _unownedSince)
+            {
+                if (skip(key) || !IsWorkable(key, out var priority, out var created))
+                {
+                    continue;
+                }
+                var eligibleAt = Preferred(key, live) == daemonId ? since : since + grace;
+                if (eligibleAt <= now)
+                {
+                    ready.Add((key, key.Kind == RecordKind.Host ? 0 : 1, priority, created));
+                }
+                else if (next is null || eligibleAt < next)
+                {
+                    next = eligibleAt;
+                }
+            }
+            var ordered = ready
+                .OrderBy(r => r.Kind)
+                .ThenByDescending(r => r.Priority)
+                .ThenBy(r => r.Created)
+                .ThenBy(r => r.Key.Id, StringComparer.Ordinal)
+                .Select(r => r.Key)
+                .ToList();
+            return (ordered, next);
+        }
+    }
+
+    public string? OwnerOf(RecordKey key)
+    {
+        lock (_gate)
+        {
+            return _owners.GetValueOrDefault(key);
+        }
+    }
+
+    public IReadOnlyList<InstanceRecord> InstancesOf(string host, long generation)
+    {
+        lock (_gate)
+        {
+            return _instances.Values
+                .Select(v => v.Value)
+                .Where(r => r.SourceHost == host && r.FenceGeneration == generation)
+                .ToList();
+        }
+    }
+
+    /// <summary>Rendezvous (highest random weight) hashing: the live daemon preferred for a record.</summary>
+    internal static string Preferred(RecordKey key, IReadOnlyList<string> liveDaemons)
+    {
+        string best = "";
+        uint bestScore = 0;
+        foreach (var d in liveDaemons)
+        {
+            var score = Backoff.StableHash($"{d}\n{key}", 0);
+            if (best.Length == 0 || score > bestScore || (score == bestScore && string.CompareOrdinal(d, best) < 0))
+            {
+                best = d;
+                bestScore = score;
+            }
+        }
+        return best;
+    }
+
+    private void MarkUnownedIfFree(RecordKey key, DateTimeOffset now)
+    {
+        if (!_owners.ContainsKey(key) && !_unownedSince.ContainsKey(key))
+        {
+            _unownedSince[key] = now;
+        }
+    }
+
+    private bool IsWorkable(RecordKey key, out int priority, out DateTimeOffset created)
+    {
+        priority = 0;
+        created = default;
+        if (key.Kind == RecordKind.Host)
+        {
+            if (_hosts.TryGetValue(key.Id, out var h) && h.Value.State is HostState.Planning or HostState.Evacuating)
+            {
+                created = h.Value.ReportedAt;
+                return true;
+            }
+            return false;
+        }
+        if (_instances.TryGetValue(key.Id, out var i) && !i.Value.IsTerminal)
+        {
+            priority = i.Value.Priority;
+            created = i.Value.CreatedAt;
+            return true;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,207 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using Evacuationd.Core.Compute;
+
+namespace Evacuationd.Nova;
+
+/// <summary>One HTTP exchange with Nova, as the client saw it.</summary>
+internal sealed record NovaResponse(int Status, JsonNode? Body, string? RequestId, string Text)
+{
+    public bool Success => Status is >= 200 and < 300;
+}
+
+/// <summary>
+/// Sends Nova requests: token and microversion headers, a bound per call, one re-auth on
+/// 401 (Keystone rejected the token before Nova saw the request), retries of idempotent
+/// calls on transient failures only, request ids kept.
+/// </summary>
+internal sealed class NovaTransport(HttpClient http, ITokenSource tokens, NovaClientOptions options, TimeProvider time) : IDisposable
+{
+    private readonly SemaphoreSlim _versionGate = new(1, 1);
+    private Microversion? _version;
+
+    /// <summary>The negotiated microversion: min(ours, Nova's maximum); refuses below 2.53.</summary>
+    public async Task<Microversion> VersionAsync(CancellationToken ct)
+    {
+        if (_version is { } v)
+        {
+            return v;
+        }
+        await _versionGate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (_version is { } again)
+            {
+                return again;
+            }
+            var ours = Microversion.TryParse(options.MaxMicroversion, out var configured) ? configured : Microversion.Minimum;
+            var token = await tokens.GetAsync(false, ct).ConfigureAwait(false);
+            var response = await SendRawAsync(HttpMethod.Get, token.ComputeEndpoint, null, token.Value, null, options.CallTimeout, ct).ConfigureAwait(false);
+            if (!response.Success)
+            {
+                throw new ComputeException("read Nova's version document", NovaErrors.MessageOf(response.Text, response.Status), response.Status, response.RequestId, response.Status >= 500);
+            }
+            var doc = response.Body?["version"] ?? response.Body?["versions"]?.AsArray().FirstOrDefault(x => NovaJson.Str(x?["status"]) == "CURRENT");
+            if (!Microversion.TryParse(NovaJson.Str(doc?["version"]), out var theirs))
+            {
+                throw new ComputeException("read Nova's version document", $"no microversion in the version document at {token.ComputeEndpoint}");
+            }
+            var use = Microversion.Min(ours, theirs);
+            if (use < Microversion.Minimum)
+            {
+                throw new ComputeException("negotiate the compute microversion",
+                    $"Nova at {token.ComputeEndpoint} supports up to {theirs}; evacuationd needs {Microversion.Minimum} or newer (force-down by service id)");
+            }
+            _version = use;
+            return use;
+        }
+        finally
+        {
+            _versionGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Sends a request and returns Nova's answer; throws <see cref="ComputeException"/> for
+    /// transport failures (timeouts, connection errors) after the allowed tries.
+    /// Idempotent requests are tried again on transient failures (5xx, timeouts, no connection).
+    /// </summary>
+    public async Task<NovaResponse> SendAsync(string operation, HttpMethod method, string path, JsonNode? body, bool idempotent, CancellationToken ct)
+    {
+        var version = await VersionAsync(ct).ConfigureAwait(false);
+        var tries = idempotent ? Math.Max(1, options.IdempotentTries) : 1;
+        var reauthenticated = false;
+        for (var attempt = 1; ; attempt++)
+        {
+            var token = await tokens.GetAsync(false, ct).ConfigureAwait(false);
+            NovaResponse response;
+            try
+            {
+                response = await SendRawAsync(method, new Uri(token.ComputeEndpoint, path), body, token.Value, version, options.CallTimeout, ct).ConfigureAwait(false);
+            }
+            catch (ComputeException) when (attempt < tries)
+            {
+                await BackoffAsync(attempt, ct).ConfigureAwait(false);
+                continue;
+            }
+            if (response.Status == 401 && !reauthenticated)
+            {
+                // Keystone middleware refused the token: Nova did nothing. Re-auth once.
+                reauthenticated = true;
+                await tokens.GetAsync(true, ct).ConfigureAwait(false);
+                attempt--;
+                continue;
+            }
+            if (idempotent && response.Status >= 500 && attempt < tries)
+            {
+                await BackoffAsync(attempt, ct).ConfigureAwait(false);
+                continue;
+            }
+            return response;
+        }
+    }
+
+    /// <summary>Throws a <see cref="ComputeException"/> with Nova's message unless the answer is a success.</summary>
+    public static NovaResponse Ensure(NovaResponse r, string operation) =>
+        r.Success ? r : throw new ComputeException(operation, NovaErrors.MessageOf(r.Text, r.Status), r.Status, r.RequestId, transient: r.Status >= 500 || r.Status == 429);
+
+    /// <summary>One evacuate call: never repeated, except once after a 401 (not processed by Nova).</summary>
+    public async Task<EvacuateOutcome> EvacuateAsync(string path, JsonNode body, CancellationToken ct)
+    {
+        var version = await VersionAsync(ct).ConfigureAwait(false);
+        for (var reauth = 0; ; reauth++)
+        {
+            var token = await tokens.GetAsync(reauth > 0, ct).ConfigureAwait(false);
+            NovaResponse r;
+            try
+            {
+                r = await SendRawAsync(HttpMethod.Post, new Uri(token.ComputeEndpoint, path), body, token.Value, version, options.EvacuateTimeout, ct).ConfigureAwait(false);
+            }
+            catch (ComputeException ex) when (ex.InnerException is HttpRequestException { InnerException: SocketException { SocketErrorCode: SocketError.ConnectionRefused } })
+            {
+                // Nothing was sent: the request cannot have reached Nova.
+                return EvacuateOutcome.Rejected(0, $"Nova refused the connection: {ex.NovaMessage}", null);
+            }
+            catch (ComputeException ex)
+            {
+                return EvacuateOutcome.Unknown(ex.NovaMessage);
+            }
+            if (r.Status == 401 && reauth == 0)
+            {
+                continue;
+            }
+            if (r.Success)
+            {
+                return EvacuateOutcome.Accepted(r.RequestId);
+            }
+            var message = NovaErrors.MessageOf(r.Text, r.Status);
+            return r.Status is >= 400 and < 500
+                ? EvacuateOutcome.Rejected(r.Status, message, r.RequestId)
+                : EvacuateOutcome.Unknown($"HTTP {r.Status}: {message}", r.RequestId, r.Status);
+        }
+    }
+
+    internal static string? RequestIdOf(HttpResponseMessage response)
+    {
+        foreach (var name in new[] { "x-openstack-request-id", "x-compute-request-id" })
+        {
+            if (response.Headers.TryGetValues(name, out var values) && values.FirstOrDefault() is { Length: > 0 } id)
+            {
+                return id;
+            }
+        }
+        return null;
+    }
+
+    private async Task<NovaResponse> SendRawAsync(HttpMethod method, Uri url, JsonNode? body, string token, Microversion? version, TimeSpan timeout, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, url);
+        request.Headers.TryAddWithoutValidation("X-Auth-Token", token);
+        request.Headers.TryAddWithoutValidation("Accept", "application/json");
+        if (version is { } v)
+        {
+            request.Headers.TryAddWithoutValidation("OpenStack-API-Version", $"compute {v}");
+            request.Headers.TryAddWithoutValidation("X-OpenStack-Nova-API-Version", v.ToString());
+        }
+        if (body is not null)
+        {
+            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        }
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        try
+        {
+            using var response = await http.SendAsync(request, cts.Token).ConfigureAwait(false);
+            var text = await response.Content.ReadAsStringAsync(cts.Token).ConfigureAwait(false);
+            JsonNode? json = null;
+            if (text.Length > 0 && (text[0] == '{' || text[0] == '['))
+            {
+                try
+                {
+                    json = JsonNode.Parse(text);
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                }
+            }
+            return new NovaResponse((int)response.StatusCode, json, RequestIdOf(response), text);
+        }
+        catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)
+        {
+            throw new ComputeException($"{method} {url.AbsolutePath}", $"no answer within {timeout.TotalSeconds:0.#} s", transient: true, inner: ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new ComputeException($"{method} {url.AbsolutePath}", $"cannot reach Nova at {url.GetLeftPart(UriPartial.Authority)}: {ex.Message}", transient: true, inner: ex);
+        }
+    }
+
+    private Task BackoffAsync(int attempt, CancellationToken ct) =>
+        Task.Delay(TimeSpan.FromMilliseconds(200 * Math.Pow(2, attempt - 1)), time, ct);
+
+    public void Dispose() => _versionGate.Dispose();
+
+    internal static bool IsNotFound(NovaResponse r) => r.Status == (int)HttpStatusCode.NotFound;
+}
