@@ -65,7 +65,7 @@ public sealed partial class LeaseSession : IAsyncDisposable
     public async Task RevokeAsync(CancellationToken ct)
     {
         _stopLoop.Cancel();
-        MarkLost("revoked");
+        MarkLost("revoked", expected: true);
         try
         {
             await _store.RevokeLeaseAsync(Lease, ct).ConfigureAwait(false);
@@ -169,7 +169,7 @@ public sealed partial class LeaseSession : IAsyncDisposable
         }
     }
 
-    private void MarkLost(string why)
+    private void MarkLost(string why, bool expected = false)
     {
         lock (_gate)
         {
@@ -177,7 +177,14 @@ public sealed partial class LeaseSession : IAsyncDisposable
             {
                 return;
             }
-            Log.LeaseLost(_log, Lease.DaemonId, Lease.LeaseId, why);
+            if (expected)
+            {
+                Log.LeaseEnded(_log, Lease.DaemonId, Lease.LeaseId, why);
+            }
+            else
+            {
+                Log.LeaseLost(_log, Lease.DaemonId, Lease.LeaseId, why);
+            }
         }
         try
         {
@@ -192,6 +199,9 @@ public sealed partial class LeaseSession : IAsyncDisposable
     {
         [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "Daemon {Daemon} lost its lease {LeaseId:x}: {Why}; all its work stops")]
         public static partial void LeaseLost(ILogger logger, string daemon, long leaseId, string why);
+
+        [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Daemon {Daemon} ended its lease {LeaseId:x}: {Why}")]
+        public static partial void LeaseEnded(ILogger logger, string daemon, long leaseId, string why);
 
         [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Daemon {Daemon}: lease keepalive failed ({Failures} in a row): {Error}")]
         public static partial void KeepAliveFailed(ILogger logger, string daemon, int failures, string error);

@@ -111,7 +111,7 @@ public static class FencePolicy
 
     private static FenceDecision Create(FenceReport report, long generation, DateTimeOffset now, string daemon, HostRecord? previous)
     {
-        var by = report.Source.Name() + (report.Reporter.Length > 0 ? $" {report.Reporter}" : "");
+        var by = report.Source.Name() + (report.Reporter.Length > 0 ? $" ({report.Reporter})" : "");
         var reason = $"fenced, reported by {by}" + (report.Reason.Length > 0 ? $": {report.Reason}" : "");
         var host = new HostRecord
         {

@@ -201,11 +201,11 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
                 return Task.FromResult(check);
             }
             var rev = ++_revision;
-            PutHost(update, rev);
             if (release)
             {
                 DeleteOwner(owner.Key, rev);
             }
+            PutHost(update, rev);
             return Result(WriteStatus.Ok, revision: rev);
         }
     }
@@ -292,11 +292,11 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
                 return Task.FromResult(check);
             }
             var rev = ++_revision;
-            PutInstance(update, rev);
             if (release)
             {
                 DeleteOwner(owner.Key, rev);
             }
+            PutInstance(update, rev);
             return Result(WriteStatus.Ok, revision: rev);
         }
     }

@@ -1,0 +1,53 @@
+using System.Collections;
+
+namespace Evacuationd.Cli;
+
+/// <summary>
+/// What evacctl needs from the process around it, so that tests can drive it in-process:
+/// whether stdout is a terminal, the environment variables, and the clock (whose
+/// <see cref="TimeProvider.LocalTimeZone"/> is the zone human-readable times are shown in).
+/// </summary>
+public sealed class CliEnvironment
+{
+    /// <summary>True when stdout is an interactive terminal (human lines, colours, truncation).</summary>
+    public bool StdoutIsTerminal { get; init; }
+
+    /// <summary>The environment variables (e.g. EVACCTL_SERVER, NO_COLOR).</summary>
+    public IReadOnlyDictionary<string, string> Variables { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Clock for relative times ("in 7s") and time zone for watch lines.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>Whether Ctrl+C / SIGTERM cancel the running command (true for the real process).</summary>
+    public bool HandleProcessTermination { get; init; }
+
+    /// <summary>Colours only on a terminal, and never with NO_COLOR set or TERM=dumb.</summary>
+    public bool UseColor =>
+        StdoutIsTerminal
+        && !Variables.ContainsKey("NO_COLOR")
+        && !string.Equals(GetVariable("TERM"), "dumb", StringComparison.Ordinal);
+
+    public string? GetVariable(string name) =>
+        Variables.TryGetValue(name, out var value) && value.Length > 0 ? value : null;
+
+    /// <summary>The environment of the running process.</summary>
+    public static CliEnvironment FromProcess()
+    {
+        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            if (entry.Key is string key && entry.Value is string value)
+            {
+                variables[key] = value;
+            }
+        }
+
+        return new CliEnvironment
+        {
+            StdoutIsTerminal = !Console.IsOutputRedirected,
+            Variables = variables,
+            Clock = TimeProvider.System,
+            HandleProcessTermination = true,
+        };
+    }
+}

@@ -1,0 +1,123 @@
+using Evacuationd.Contracts.V1;
+using Grpc.Core;
+
+namespace Evacuationd.Cli.Connection;
+
+/// <summary>
+/// Operator calls with failover. Servers are tried in order, starting with the one that
+/// answered last. A call that fails before any response because the server could not be
+/// used (Unavailable: connection refused, DNS, TLS handshake; DeadlineExceeded; see
+/// <see cref="CallFailures.IsUnreachable"/>) goes to the next server; any other status is
+/// the daemon's answer. When no server answers:
+/// <see cref="NoDaemonReachableException"/>.
+/// </summary>
+internal sealed class DaemonClient(IReadOnlyList<Uri> servers, ChannelFactory channels, TimeSpan timeout) : IDisposable
+{
+    private int current;
+
+    public IReadOnlyList<Uri> Servers => servers;
+
+    /// <summary>The server that answered last (or will be tried first).</summary>
+    public Uri Current => servers[current];
+
+    /// <summary>Makes the next server the first one to try (after a broken stream).</summary>
+    public void MoveToNextServer() => current = (current + 1) % servers.Count;
+
+    public async Task<T> CallAsync<T>(
+        string what,
+        Func<Operator.OperatorClient, CallOptions, AsyncUnaryCall<T>> call,
+        CancellationToken cancellationToken)
+    {
+        var failures = new List<ServerFailure>();
+        for (var i = 0; i < servers.Count; i++)
+        {
+            var index = (current + i) % servers.Count;
+            var server = servers[index];
+            var client = new Operator.OperatorClient(channels.For(server));
+            try
+            {
+                // gRPC deadlines are absolute times on the system clock.
+                var options = new CallOptions(deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken);
+                var response = await call(client, options).ResponseAsync.ConfigureAwait(false);
+                current = index;
+                return response;
+            }
+            catch (RpcException e) when (CallFailures.IsUnreachable(e) && !cancellationToken.IsCancellationRequested)
+            {
+                failures.Add(new ServerFailure(server, CallFailures.Describe(e)));
+            }
+            catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                current = index;
+                throw new DaemonCallException(what, server, e.Status);
+            }
+        }
+
+        throw new NoDaemonReachableException(what, failures);
+    }
+
+    /// <summary>
+    /// Starts a server stream on the first server that sends a response (a message, or the
+    /// end of the stream) within the timeout, and returns it with its first step taken.
+    /// </summary>
+    public async Task<OpenStream<T>> OpenStreamAsync<T>(
+        string what,
+        Func<Operator.OperatorClient, CallOptions, AsyncServerStreamingCall<T>> start,
+        CancellationToken cancellationToken)
+    {
+        var failures = new List<ServerFailure>();
+        for (var i = 0; i < servers.Count; i++)
+        {
+            var index = (current + i) % servers.Count;
+            var server = servers[index];
+            var client = new Operator.OperatorClient(channels.For(server));
+            var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            lifetime.CancelAfter(timeout);
+            var call = start(client, new CallOptions(cancellationToken: lifetime.Token));
+            try
+            {
+                var hasFirst = await call.ResponseStream.MoveNext(lifetime.Token).ConfigureAwait(false);
+                // The stream itself has no deadline: it lasts until the work is done.
+                lifetime.CancelAfter(Timeout.InfiniteTimeSpan);
+                current = index;
+                return new OpenStream<T>(server, call, hasFirst, lifetime);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && Unreachable(e, lifetime) is { } reason)
+            {
+                Release(call, lifetime);
+                failures.Add(new ServerFailure(server, reason));
+            }
+            catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                Release(call, lifetime);
+                current = index;
+                throw new DaemonCallException(what, server, e.Status);
+            }
+            catch
+            {
+                Release(call, lifetime);
+                throw;
+            }
+        }
+
+        throw new NoDaemonReachableException(what, failures);
+    }
+
+    public void Dispose() => channels.Dispose();
+
+    private string? Unreachable(Exception e, CancellationTokenSource lifetime)
+    {
+        if (lifetime.IsCancellationRequested)
+        {
+            return $"{StatusCode.DeadlineExceeded}: no response within {timeout.TotalSeconds:0.###}s";
+        }
+
+        return e is RpcException rpc && CallFailures.IsUnreachable(rpc) ? CallFailures.Describe(rpc) : null;
+    }
+
+    private static void Release<T>(AsyncServerStreamingCall<T> call, CancellationTokenSource lifetime)
+    {
+        call.Dispose();
+        lifetime.Dispose();
+    }
+}

@@ -1,0 +1,116 @@
+using Evacuationd.Core.Engine;
+using Evacuationd.Core.Store;
+using Evacuationd.Nova;
+using Evacuationd.Server.Grpc;
+using Evacuationd.Simulator;
+using Evacuationd.Simulator.Model;
+
+namespace Evacuationd.Server.Embedded;
+
+/// <summary>
+/// The embedded default: a simulated cloud (evacsim, served over real HTTP on loopback), an
+/// in-memory store, several daemons in this process and the gRPC endpoint. The daemons talk
+/// to evacsim through the same Nova client, Keystone password auth included, that they use
+/// against a real cloud: no special path for the simulator.
+/// </summary>
+public sealed class EmbeddedCloud : IAsyncDisposable
+{
+    private readonly List<EvacuationDaemon> _daemons;
+    private readonly NovaComputeClient _compute;
+
+    private EmbeddedCloud(RunningSimulator simulator, InMemoryEvacuationStore store, NovaComputeClient compute, List<EvacuationDaemon> daemons, WebApplication grpc, Uri grpcAddress)
+    {
+        Simulator = simulator;
+        Store = store;
+        _compute = compute;
+        _daemons = daemons;
+        Grpc = grpc;
+        GrpcAddress = grpcAddress;
+    }
+
+    public RunningSimulator Simulator { get; }
+
+    public InMemoryEvacuationStore Store { get; }
+
+    public IReadOnlyList<EvacuationDaemon> Daemons => _daemons;
+
+    public WebApplication Grpc { get; }
+
+    /// <summary>Where evacctl reaches this cloud's daemons.</summary>
+    public Uri GrpcAddress { get; }
+
+    /// <param name="populate">Changes the simulated cloud before anything starts (extra instances, ...).</param>
+    public static async Task<EmbeddedCloud> StartAsync(EmbeddedCloudOptions options, ILoggerFactory loggers, Action<ILoggingBuilder> grpcLogging, Action<SimulatedCloud>? populate = null, CancellationToken ct = default)
+    {
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new Configuration.ConfigurationException(errors);
+        }
+        var time = TimeProvider.System;
+        var cloud = SimulatedCloud.CreatePopulated(new SimulatorOptions
+        {
+            Hosts = options.Hosts,
+            InstancesPerHost = options.InstancesPerHost,
+            Rebuild = options.Rebuild,
+            Listen = options.SimulatorListen,
+        }, time);
+        populate?.Invoke(cloud);
+        var simulator = await SimulatorHost.StartAsync(cloud, options.SimulatorListen, ct).ConfigureAwait(false);
+
+        // Any user and password work against evacsim's Keystone; the catalog leads to its Nova.
+        var compute = new NovaComputeClient(new NovaClientOptions
+        {
+            AuthUrl = simulator.IdentityUrl.ToString(),
+            Username = "admin",
+            Password = "embedded",
+            ProjectName = "admin",
+        }, time);
+
+        var store = new InMemoryEvacuationStore(time);
+        var daemons = new List<EvacuationDaemon>();
+        for (var i = 1; i <= options.Daemons; i++)
+        {
+            var engine = Clone(options.Engine, $"daemon-{i}");
+            var daemon = new EvacuationDaemon(engine, store, compute, time, loggers, ThisVersion, "embedded");
+            await daemon.StartAsync(ct).ConfigureAwait(false);
+            daemons.Add(daemon);
+        }
+
+        var grpc = GrpcHost.Build(options.GrpcListen, new GrpcBackend(store, compute, time, options.Engine, daemons[0].Id, () => daemons.Any(d => !d.IsDown)), grpcLogging);
+        await grpc.StartAsync(ct).ConfigureAwait(false);
+        return new EmbeddedCloud(simulator, store, compute, daemons, grpc, GrpcHost.BoundAddress(grpc));
+    }
+
+    public static string ThisVersion => typeof(EmbeddedCloud).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    /// <summary>Stops every daemon gracefully, then the endpoint and the simulator.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var d in _daemons)
+        {
+            await d.DisposeAsync().ConfigureAwait(false);
+        }
+        await Grpc.StopAsync().ConfigureAwait(false);
+        await Grpc.DisposeAsync().ConfigureAwait(false);
+        await Simulator.DisposeAsync().ConfigureAwait(false);
+        _compute.Dispose();
+        Store.Dispose();
+    }
+
+    private static EngineOptions Clone(EngineOptions o, string daemonId) => new()
+    {
+        DaemonId = daemonId,
+        LeaseTtl = o.LeaseTtl,
+        KeepAliveInterval = o.KeepAliveInterval,
+        LeaseSafetyMargin = o.LeaseSafetyMargin,
+        MaxConcurrentRecords = o.MaxConcurrentRecords,
+        ClaimGrace = o.ClaimGrace,
+        ResyncInterval = o.ResyncInterval,
+        StopTimeout = o.StopTimeout,
+        FailedRunnerCooldown = o.FailedRunnerCooldown,
+        NovaUnreachableLimit = o.NovaUnreachableLimit,
+        Workflow = o.Workflow,
+        Planning = o.Planning,
+    };
+}

@@ -1,0 +1,53 @@
+using Evacuationd.Core.Api;
+using Evacuationd.Core.Planning;
+using Evacuationd.Core.Records;
+using global::Grpc.Core;
+using V1 = Evacuationd.Contracts.V1;
+
+namespace Evacuationd.Server.Grpc;
+
+/// <summary>evacuationd.v1.Fencing: a thin adapter over <see cref="FenceIntake"/>.</summary>
+internal sealed class FencingService(FenceIntake intake) : V1.Fencing.FencingBase
+{
+    public override async Task<V1.ReportFencedResponse> ReportFenced(V1.ReportFencedRequest request, ServerCallContext context)
+    {
+        var source = request.Source == V1.FenceSource.Operator ? FenceSource.Operator : FenceSource.FenceAgent;
+        var report = FenceRequests.Report(request.Host, source, request.Reporter, request.EventId, request.FenceGeneration,
+            request.FencedAt?.ToDateTimeOffset(), request.Reason, request.ConfirmPoweredOff, context);
+        var decision = await intake.ReportAsync(report, context.CancellationToken).ConfigureAwait(false);
+        return FenceRequests.Response(decision);
+    }
+
+    public override Task<V1.ReportPoweredOnResponse> ReportPoweredOn(V1.ReportPoweredOnRequest request, ServerCallContext context) =>
+        throw Unimplemented.Because("ReportPoweredOn is not implemented in this build: recording power-on events arrives with the Pacemaker fence-agent integration");
+}
+
+/// <summary>Shared by Fencing.ReportFenced and Operator.FenceHost.</summary>
+internal static class FenceRequests
+{
+    public static FenceReport Report(string host, FenceSource source, string reporter, string eventId, ulong generation,
+        DateTimeOffset? fencedAt, string reason, bool confirmed, ServerCallContext context)
+    {
+        if (generation > long.MaxValue)
+        {
+            throw new RequestValidationException([$"fence_generation {generation} is out of range"]);
+        }
+        var who = string.IsNullOrWhiteSpace(reporter) ? context.Peer ?? "" : reporter;
+        return new FenceReport(host, source, who, string.IsNullOrEmpty(eventId) ? null : eventId, (long)generation, fencedAt, reason, confirmed);
+    }
+
+    public static V1.ReportFencedResponse Response(FenceDecision d) => new()
+    {
+        EvacuationId = d.Host.EvacuationId,
+        FenceGeneration = (ulong)d.Host.FenceGeneration,
+        Outcome = ProtoMapper.Outcome(d.Outcome),
+        Message = d.Message,
+        Host = ProtoMapper.Host(new HostView(d.Host, 0, null, RecordCounts.Empty)),
+    };
+}
+
+/// <summary>UNIMPLEMENTED answers that say what is missing (never a fake success).</summary>
+internal static class Unimplemented
+{
+    public static RpcException Because(string message) => new(new Status(StatusCode.Unimplemented, message));
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Evacuationd.Cli.Tests.Support;
+
+/// <summary>What one evacctl run printed and returned.</summary>
+internal sealed record CliResult(int ExitCode, string Stdout, string Stderr)
+{
+    public string[] Lines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToArray();
+
+    public JsonElement Json()
+    {
+        using var document = JsonDocument.Parse(Stdout);
+        return document.RootElement.Clone();
+    }
+
+    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}--- stderr\n{Stderr}";
+}
+
+/// <summary>Runs <see cref="CliApp.RunAsync"/> with captured output and a fixed clock.</summary>
+internal static class CliRun
+{
+    public static readonly DateTimeOffset Now = CannedData.Base;
+
+    public static CliEnvironment Environment(bool terminal = false, IDictionary<string, string>? variables = null)
+    {
+        var vars = new Dictionary<string, string>(variables ?? new Dictionary<string, string>()) { ["NO_COLOR"] = "1" };
+        return new CliEnvironment
+        {
+            StdoutIsTerminal = terminal,
+            Variables = vars,
+            Clock = new FakeTimeProvider(Now),
+        };
+    }
+
+    public static Task<CliResult> RunAsync(params string[] args) => RunAsync(Environment(), args);
+
+    public static async Task<CliResult> RunAsync(CliEnvironment environment, params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await CliApp.RunAsync(args, stdout, stderr, environment);
+        return new CliResult(code, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>Runs against one daemon (<c>--server URL</c> first).</summary>
+    public static Task<CliResult> AgainstAsync(TestDaemon daemon, params string[] args) =>
+        RunAsync(Environment(), ["--server", daemon.Address, .. args]);
+
+    public static Task<CliResult> AgainstAsync(TestDaemon daemon, CliEnvironment environment, params string[] args) =>
+        RunAsync(environment, ["--server", daemon.Address, .. args]);
+}

@@ -1,0 +1,44 @@
+using Evacuationd.Core.Records;
+using Evacuationd.Server.Demo;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Evacuationd.Server.Tests;
+
+/// <summary>The demo is the product's first promise: run it and check what it found.</summary>
+public sealed class DemoTests
+{
+    [Fact]
+    public async Task DemoKillsTheBusiestDaemonAndEveryInstanceEndsEvacuatedExactlyOnce()
+    {
+        var output = new StringWriter();
+        var runner = new DemoRunner(DemoScenario.Fast, output, NullLoggerFactory.Instance, _ => { });
+
+        var exit = await runner.RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
+
+        var result = runner.Result!;
+        Assert.True(exit == 0, output.ToString());
+        Assert.NotNull(result.KilledDaemon);
+        Assert.Equal(0, result.DuplicateEvacuations);
+        Assert.Contains(result.Instances, i => i.Orphaned);
+        // Records the killed daemon owned were finished by another daemon.
+        Assert.All(result.Instances.Where(i => i.Orphaned), i =>
+        {
+            Assert.Equal(RecordState.Done, i.Record.State);
+            Assert.Contains(i.Daemons, d => d != result.KilledDaemon);
+        });
+        var evacuated = result.Instances.Where(i => i.Record.State == RecordState.Done).ToList();
+        Assert.Equal(DemoScenario.Fast.InstancesPerHost + 1, evacuated.Count); // + the one in ERROR
+        Assert.All(evacuated, i =>
+        {
+            Assert.Equal(1, i.EvacuateCalls);
+            Assert.NotEqual(result.FencedHost, i.SimHost);
+            Assert.Equal("active", i.SimVmState);
+            Assert.Equal(i.SimHost, i.Record.DestinationHost);
+        });
+        var skipped = Assert.Single(result.Instances, i => i.Record.State == RecordState.Skipped);
+        Assert.Contains("paused", skipped.Record.Reason, StringComparison.Ordinal);
+        Assert.Equal(result.FencedHost, skipped.SimHost);
+        Assert.Contains("demo passed", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("KILL ", output.ToString(), StringComparison.Ordinal);
+    }
+}
