@@ -98,7 +98,13 @@ internal sealed class KeystoneTokenSource(HttpClient http, NovaClientOptions opt
             {
                 throw new ComputeException("keystone authentication", "Keystone answered without X-Subject-Token or token body", (int)response.StatusCode, requestId);
             }
-            var expires = NovaJson.Time(body["expires_at"]) ?? time.GetUtcNow().AddHours(1);
+            // Judge expiry by this machine's clock: lifetime = expires_at - issued_at, both
+            // Keystone's, counted from now (a skewed clock must not expire every token at once).
+            var now = time.GetUtcNow();
+            var lifetime = NovaJson.Time(body["expires_at"]) is { } expiresAt && NovaJson.Time(body["issued_at"]) is { } issuedAt && expiresAt > issuedAt
+                ? expiresAt - issuedAt
+                : TimeSpan.FromHours(1);
+            var expires = now + lifetime;
             var compute = options.ComputeEndpoint is { Length: > 0 } fixedUrl
                 ? FixedTokenSource.Endpoint(fixedUrl)
                 : FindEndpoint(body["catalog"], "compute")

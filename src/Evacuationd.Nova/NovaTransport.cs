@@ -110,10 +110,27 @@ internal sealed class NovaTransport(HttpClient http, ITokenSource tokens, NovaCl
     /// <summary>One evacuate call: never repeated, except once after a 401 (not processed by Nova).</summary>
     public async Task<EvacuateOutcome> EvacuateAsync(string path, JsonNode body, CancellationToken ct)
     {
-        var version = await VersionAsync(ct).ConfigureAwait(false);
+        Microversion version;
+        try
+        {
+            version = await VersionAsync(ct).ConfigureAwait(false);
+        }
+        catch (ComputeException ex)
+        {
+            // Nothing was sent: the evacuate request cannot have reached Nova.
+            return EvacuateOutcome.Rejected(0, $"not sent: {ex.Message}", ex.RequestId);
+        }
         for (var reauth = 0; ; reauth++)
         {
-            var token = await tokens.GetAsync(reauth > 0, ct).ConfigureAwait(false);
+            AccessToken token;
+            try
+            {
+                token = await tokens.GetAsync(reauth > 0, ct).ConfigureAwait(false);
+            }
+            catch (ComputeException ex)
+            {
+                return EvacuateOutcome.Rejected(0, $"not sent: {ex.Message}", ex.RequestId);
+            }
             NovaResponse r;
             try
             {

@@ -1,0 +1,185 @@
+using Evacuationd.Core.Compute;
+
+namespace Evacuationd.Testing.Compute;
+
+/// <summary>
+/// What the workflow relies on from the compute port, checked against a real cloud surface:
+/// run unchanged against evacsim and against a real Nova (a two-line subclass each). Every
+/// expectation here is behaviour seen on real Nova (FACTS.md, "Nova").
+/// </summary>
+public abstract class ComputeContract : IAsyncLifetime
+{
+    private IComputeTestbed? _bed;
+
+    protected IComputeTestbed Bed => _bed ?? throw new InvalidOperationException("testbed not started");
+
+    protected abstract Task<IComputeTestbed> StartTestbedAsync();
+
+    public async Task InitializeAsync() => _bed = await StartTestbedAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_bed is not null)
+        {
+            await _bed.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task TheComputeServiceOfAHostIsFoundAndAnUnknownHostHasNone()
+    {
+        var host = await Bed.FreshHostWithInstancesAsync(1);
+        var nova = Bed.Client();
+
+        var service = await nova.FindComputeServiceAsync(host, CancellationToken.None);
+        var none = await nova.FindComputeServiceAsync("no-such-host-" + Guid.NewGuid().ToString("N")[..6], CancellationToken.None);
+
+        Assert.NotNull(service);
+        Assert.Equal(host, service.Host);
+        Assert.False(string.IsNullOrEmpty(service.Id));
+        Assert.True(service.Up);
+        Assert.True(service.Enabled);
+        Assert.False(service.ForcedDown);
+        Assert.Null(none);
+    }
+
+    [Fact]
+    public async Task ForceDownAndDisableAreVisibleAndIdempotent()
+    {
+        var host = await Bed.FreshHostWithInstancesAsync(1);
+        var nova = Bed.Client();
+        var service = (await nova.FindComputeServiceAsync(host, CancellationToken.None))!;
+
+        await nova.ForceDownAsync(service, CancellationToken.None);
+        await nova.ForceDownAsync(service, CancellationToken.None);
+        await nova.DisableAsync(service, "contract test: fenced", CancellationToken.None);
+        var after = (await nova.FindComputeServiceAsync(host, CancellationToken.None))!;
+
+        Assert.True(after.ForcedDown);
+        Assert.False(after.Up);
+        Assert.False(after.Enabled);
+        Assert.Equal("contract test: fenced", after.DisabledReason);
+    }
+
+    [Fact]
+    public async Task EveryServerOfAHostIsListedAcrossPages()
+    {
+        var host = await Bed.FreshHostWithInstancesAsync(5);
+        var paged = await Bed.Client(pageSize: 2).ListServersOnHostAsync(host, CancellationToken.None);
+        var whole = await Bed.Client().ListServersOnHostAsync(host, CancellationToken.None);
+
+        Assert.True(paged.Count >= 5, $"{paged.Count} servers listed");
+        Assert.Equal(whole.Select(s => s.Id).Order(), paged.Select(s => s.Id).Order());
+        Assert.Equal(paged.Count, paged.Select(s => s.Id).Distinct().Count());
+        Assert.All(paged, s =>
+        {
+            Assert.Equal(host, s.Host);
+            Assert.Equal("active", s.VmState);
+            Assert.Null(s.TaskState);
+            Assert.Equal("ACTIVE", s.Status);
+        });
+    }
+
+    [Fact]
+    public async Task AServerIsReadAndAnUnknownOneIsNull()
+    {
+        var host = await Bed.FreshHostWithInstancesAsync(1);
+        var nova = Bed.Client();
+        var listed = (await nova.ListServersOnHostAsync(host, CancellationToken.None))[0];
+
+        var server = await nova.GetServerAsync(listed.Id, CancellationToken.None);
+        var unknown = await nova.GetServerAsync(Guid.NewGuid().ToString(), CancellationToken.None);
+
+        Assert.NotNull(server);
+        Assert.Equal(listed.Id, server.Id);
+        Assert.Equal(listed.Name, server.Name);
+        Assert.Equal(host, server.Host);
+        Assert.Null(unknown);
+        Assert.Empty(await nova.ListEvacuationMigrationsAsync(listed.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task EvacuateIsRefusedWhileTheServiceIsUp()
+    {
+        var host = await Bed.FreshHostWithInstancesAsync(1);
+        var nova = Bed.Client();
+        var server = (await nova.ListServersOnHostAsync(host, CancellationToken.None))[0];
+
+        var outcome = await nova.EvacuateAsync(server.Id, null, CancellationToken.None);
+
+        Assert.Equal(EvacuateOutcomeKind.Rejected, outcome.Kind);
+        Assert.Equal(400, outcome.StatusCode);
+        Assert.Contains("still in use", outcome.Message, StringComparison.Ordinal);
+        Assert.Empty(await nova.ListEvacuationMigrationsAsync(server.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AnEvacuationOfAnUnknownServerIsRejectedWith404()
+    {
+        var outcome = await Bed.Client().EvacuateAsync(Guid.NewGuid().ToString(), null, CancellationToken.None);
+
+        Assert.Equal(EvacuateOutcomeKind.Rejected, outcome.Kind);
+        Assert.Equal(404, outcome.StatusCode);
+        Assert.False(string.IsNullOrEmpty(outcome.Message));
+    }
+
+    [Fact]
+    public async Task AfterForceDownAnEvacuationIsAcceptedAndEndsOnAnotherHostWithItsMigrationDone()
+    {
+        var host = await Bed.FreshHostWithInstancesAsync(1);
+        var nova = Bed.Client();
+        var server = (await nova.ListServersOnHostAsync(host, CancellationToken.None))[0];
+        await Bed.KillComputeAsync(host);
+        await nova.ForceDownAsync((await nova.FindComputeServiceAsync(host, CancellationToken.None))!, CancellationToken.None);
+
+        var outcome = await nova.EvacuateAsync(server.Id, null, CancellationToken.None);
+        var migrations = await nova.ListEvacuationMigrationsAsync(server.Id, CancellationToken.None);
+
+        Assert.Equal(EvacuateOutcomeKind.Accepted, outcome.Kind);
+        Assert.False(string.IsNullOrEmpty(outcome.RequestId));
+        var migration = Assert.Single(migrations);
+        Assert.Equal(host, migration.SourceCompute);
+        Assert.False(migration.Failed);
+
+        // Completion = migration done AND host changed AND no task (ACTIVE alone is not enough).
+        var finished = await EventuallyAsync(async () =>
+        {
+            var s = await nova.GetServerAsync(server.Id, CancellationToken.None);
+            var m = (await nova.ListEvacuationMigrationsAsync(server.Id, CancellationToken.None))[0];
+            return m.Done && s!.TaskState is null && s.Host != host ? (s, m) : default((ServerView, MigrationView)?);
+        });
+        Assert.NotNull(finished);
+        var (done, doneMigration) = finished.Value;
+        Assert.Equal("ACTIVE", done.Status);
+        Assert.Equal(done.Host, doneMigration.DestCompute);
+        Assert.Equal(migration.Id, doneMigration.Id);
+    }
+
+    [Fact]
+    public async Task NovaErrorsCarryNovasMessageAndStatus()
+    {
+        var nova = Bed.Client();
+        var ghost = new ComputeService(Guid.NewGuid().ToString(), "ghost", true, true, false, null);
+
+        var ex = await Assert.ThrowsAsync<ComputeException>(() => nova.ForceDownAsync(ghost, CancellationToken.None));
+
+        Assert.Equal(404, ex.StatusCode);
+        Assert.False(ex.Transient);
+        Assert.False(string.IsNullOrEmpty(ex.NovaMessage));
+    }
+
+    /// <summary>Polls the cloud until <paramref name="probe"/> returns a value, letting cloud time pass in between.</summary>
+    protected async Task<T?> EventuallyAsync<T>(Func<Task<T?>> probe) where T : struct
+    {
+        var step = TimeSpan.FromMilliseconds(100);
+        for (var spent = TimeSpan.Zero; spent <= Bed.EvacuationBudget; spent += step)
+        {
+            if (await probe() is { } value)
+            {
+                return value;
+            }
+            await Bed.LetTimePassAsync(step);
+        }
+        return null;
+    }
+}
