@@ -1,0 +1,72 @@
+namespace Evacuationd.Simulator.Model;
+
+public sealed partial class SimulatedCloud
+{
+    private const int MaxRequestRecords = 100_000;
+    private readonly Queue<RequestRecord> _requests = new();
+
+    /// <summary>Counters for <c>GET /_sim/stats</c>.</summary>
+    public SimStats GetStats()
+    {
+        lock (_gate)
+        {
+            var now = Advance();
+            var accepted = _evacuateCalls.Where(c => c.StatusCode == 200).ToList();
+            var perInstance = accepted.GroupBy(c => c.InstanceUuid, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            var perHost = accepted.GroupBy(c => c.SourceHost ?? "(none)", StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            var live = _instances.Values.Where(i => !i.Deleted).ToList();
+            var byHost = new SortedDictionary<string, IReadOnlyDictionary<string, int>>(StringComparer.Ordinal);
+            foreach (var h in _hosts)
+            {
+                byHost[h.Name] = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            }
+
+            foreach (var g in live.GroupBy(i => i.Host ?? "(none)", StringComparer.Ordinal))
+            {
+                byHost[g.Key] = new SortedDictionary<string, int>(
+                    g.GroupBy(i => i.VmState, StringComparer.Ordinal).ToDictionary(s => s.Key, s => s.Count(), StringComparer.Ordinal),
+                    StringComparer.Ordinal);
+            }
+
+            var byState = new SortedDictionary<string, int>(
+                live.GroupBy(i => i.VmState, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
+                StringComparer.Ordinal);
+            return new SimStats(
+                perInstance,
+                accepted.Count,
+                _evacuateCalls.Count(c => c.StatusCode is >= 400 and < 500),
+                _duplicateEvacuations,
+                byHost,
+                byState,
+                0,
+                _hosts.Select(h => new HostStats(h.Name, h.Powered, ServiceState(h, now), h.ForcedDown, h.Disabled ? "disabled" : "enabled")).ToList(),
+                perHost,
+                accepted.All(c => c.SourceForcedDown || c.SourceServiceState == "down"),
+                accepted.Count(c => !c.SourceForcedDown));
+        }
+    }
+
+    /// <summary>Records an answered request (the HTTP layer calls this for every Keystone/Nova/Glance request).</summary>
+    public void RecordRequest(string requestId, string method, string path, int statusCode)
+    {
+        lock (_gate)
+        {
+            _requests.Enqueue(new RequestRecord(requestId, Time.GetUtcNow(), method, path, statusCode));
+            while (_requests.Count > MaxRequestRecords)
+            {
+                _requests.Dequeue();
+            }
+        }
+    }
+
+    /// <summary>The recorded requests (the newest 100,000), oldest first.</summary>
+    public IReadOnlyList<RequestRecord> GetRequestLog()
+    {
+        lock (_gate)
+        {
+            return _requests.ToList();
+        }
+    }
+}
