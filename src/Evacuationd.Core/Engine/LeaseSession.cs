@@ -22,6 +22,7 @@ public sealed partial class LeaseSession : IAsyncDisposable
     private readonly object _gate = new();
     private DateTimeOffset _deadline;
     private Task _loop = Task.CompletedTask;
+    private int _disposed;
 
     public LeaseSession(IEvacuationStore store, DaemonLease lease, DateTimeOffset grantedAt, TimeProvider time, TimeSpan keepAliveInterval, ILogger log)
     {
@@ -78,6 +79,10 @@ public sealed partial class LeaseSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         _stopLoop.Cancel();
         try
         {

@@ -69,7 +69,8 @@ public static class FencePolicy
     {
         if (current is null)
         {
-            return Create(report, Math.Max(1, report.Generation), now, daemon, null);
+            // Generations are the daemon's to assign; a reporter's number only detects repeats.
+            return Create(report, 1, now, daemon, null);
         }
         var gen = current.FenceGeneration;
         if (report.Generation > 0 && report.Generation < gen)

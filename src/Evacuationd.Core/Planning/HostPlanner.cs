@@ -20,7 +20,6 @@ public static class HostPlanner
             .GroupBy(s => s.Id, StringComparer.OrdinalIgnoreCase)
             .Select(g => g.First())
             .ToList();
-        var ids = RecordIds.ForInstances(host.Name, host.FenceGeneration, onHost.Select(s => s.Id));
         var planned = $"planned for fencing {host.EvacuationId} reported by {host.Source.Name()}" +
                       (host.Reporter.Length > 0 ? $" ({host.Reporter})" : "");
         var records = new List<InstanceRecord>(onHost.Count);
@@ -28,7 +27,7 @@ public static class HostPlanner
         {
             var record = new InstanceRecord
             {
-                Id = ids[s.Id],
+                Id = RecordIds.ForInstance(host.Name, host.FenceGeneration, s.Id),
                 InstanceUuid = s.Id,
                 InstanceName = s.Name,
                 SourceHost = host.Name,

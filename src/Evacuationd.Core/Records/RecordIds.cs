@@ -5,27 +5,17 @@ namespace Evacuationd.Core.Records;
 /// <summary>
 /// Ids of fencings and records. They are derived, not random, so that planning the same
 /// fencing twice (a successor re-planning after a crash) yields the same records (S2).
-/// A record id reads "host:generation:uuid-prefix", e.g. "compute-01:1:3f2a9c1b".
+/// A record id reads "host:generation:instance-uuid", e.g.
+/// "compute-01:1:3f2a9c1b-fc20-4b04-bbba-cb55850d9a5e": it depends on nothing but its own
+/// instance, so a plan committed in parts, or re-made after servers changed, cannot give
+/// one instance two ids.
 /// </summary>
 public static partial class RecordIds
 {
-    public const int ShortUuidLength = 8;
-
     public static string EvacuationId(string host, long generation) => $"{host}:{generation}";
 
-    /// <summary>Record ids for the instances of one fencing; a uuid prefix shared by two
-    /// instances of the fencing makes both use their full uuid.</summary>
-    public static IReadOnlyDictionary<string, string> ForInstances(string host, long generation, IEnumerable<string> instanceUuids)
-    {
-        var uuids = instanceUuids.Distinct(StringComparer.OrdinalIgnoreCase).ToList();
-        var prefixCounts = uuids
-            .GroupBy(Short, StringComparer.OrdinalIgnoreCase)
-            .ToDictionary(g => g.Key, g => g.Count(), StringComparer.OrdinalIgnoreCase);
-        return uuids.ToDictionary(
-            u => u,
-            u => $"{host}:{generation}:{(prefixCounts[Short(u)] > 1 ? u.ToLowerInvariant() : Short(u))}",
-            StringComparer.OrdinalIgnoreCase);
-    }
+    public static string ForInstance(string host, long generation, string instanceUuid) =>
+        $"{host}:{generation}:{instanceUuid.ToLowerInvariant()}";
 
     /// <summary>Host and generation encoded in a record id, if it is one.</summary>
     public static bool TryParse(string id, out string host, out long generation)
@@ -45,9 +35,6 @@ public static partial class RecordIds
     public static bool IsValidHostName(string? host) =>
         !string.IsNullOrEmpty(host) && host.Length <= 255 && HostNamePattern().IsMatch(host);
 
-    private static string Short(string uuid) =>
-        (uuid.Length > ShortUuidLength ? uuid[..ShortUuidLength] : uuid).ToLowerInvariant();
-
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*\z")]
     private static partial Regex HostNamePattern();
 }

@@ -175,6 +175,10 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
         {
             ExpireDue();
             var key = RecordKey.Host(host);
+            if (update is not null && update.Name != host)
+            {
+                throw new ArgumentException($"the update is for host {update.Name}, not the claimed {host}", nameof(update));
+            }
             var status = CheckClaim(lease, key, _hosts.GetValueOrDefault(host)?.Revision, expectedRevision, out var current);
             if (status != ClaimStatus.Claimed)
             {
@@ -195,7 +199,7 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
         lock (_gate)
         {
             ExpireDue();
-            var check = CheckOwned(owner, _hosts.GetValueOrDefault(update.Name)?.Revision, expectedRevision);
+            var check = CheckTarget(owner, RecordKey.Host(update.Name)) ?? CheckOwned(owner, _hosts.GetValueOrDefault(update.Name)?.Revision, expectedRevision);
             if (check is not null)
             {
                 return Task.FromResult(check);
@@ -215,7 +219,7 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
         lock (_gate)
         {
             ExpireDue();
-            var check = CheckOwned(owner, _hosts.GetValueOrDefault(update.Name)?.Revision, expectedRevision);
+            var check = CheckTarget(owner, RecordKey.Host(update.Name)) ?? CheckOwned(owner, _hosts.GetValueOrDefault(update.Name)?.Revision, expectedRevision);
             if (check is not null)
             {
                 return Task.FromResult(check);
@@ -266,6 +270,10 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
         {
             ExpireDue();
             var key = RecordKey.Instance(id);
+            if (update is not null && update.Id != id)
+            {
+                throw new ArgumentException($"the update is for record {update.Id}, not the claimed {id}", nameof(update));
+            }
             var status = CheckClaim(lease, key, _instances.GetValueOrDefault(id)?.Revision, expectedRevision, out var current);
             if (status != ClaimStatus.Claimed)
             {
@@ -286,7 +294,7 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
         lock (_gate)
         {
             ExpireDue();
-            var check = CheckOwned(owner, _instances.GetValueOrDefault(update.Id)?.Revision, expectedRevision);
+            var check = CheckTarget(owner, RecordKey.Instance(update.Id)) ?? CheckOwned(owner, _instances.GetValueOrDefault(update.Id)?.Revision, expectedRevision);
             if (check is not null)
             {
                 return Task.FromResult(check);
@@ -399,6 +407,10 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
         }
         return recordRevision != expectedRevision ? ClaimStatus.Conflict : ClaimStatus.Claimed;
     }
+
+    /// <summary>An ownership covers exactly its record: never another one (S3).</summary>
+    private static WriteResult? CheckTarget(Ownership owner, RecordKey target) =>
+        owner.Key == target ? null : new WriteResult(WriteStatus.NotOwner, 0, $"the ownership is of {owner.Key}, not of {target}");
 
     private WriteResult? CheckOwned(Ownership owner, long? recordRevision, long expectedRevision)
     {

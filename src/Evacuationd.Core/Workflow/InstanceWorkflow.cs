@@ -109,6 +109,18 @@ public static class InstanceWorkflow
             }
             return new InstanceStep.Wait(Min(now + o.PollInterval, deadline), $"waiting for task_state '{task}' to clear");
         }
+        // S4: never evacuate over an evacuation Nova is still running (someone else's, or a
+        // duplicate of an earlier attempt left "accepted"), even while task_state is null.
+        if (nova.Since(r.BaselineMigrationId).FirstOrDefault(m => !m.Done && !m.Failed) is { } running)
+        {
+            var deadline = r.StateSince + o.TaskStateTimeout;
+            if (now >= deadline)
+            {
+                return Write((r with { Error = $"migration {running.Id} {running.Status}" }).MoveTo(RecordState.Failed,
+                    Join(prefix, $"Nova still shows evacuation migration {running.Id} as '{running.Status}' after {o.TaskStateTimeout}; not evacuating over it (S4): check the instance in Nova, then retry"), now, ctx.Daemon));
+            }
+            return new InstanceStep.Wait(Min(now + o.PollInterval, deadline), $"Nova shows evacuation migration {running.Id} '{running.Status}' in progress");
+        }
         if (r.Attempt >= o.MaxAttempts)
         {
             return Write(r.MoveTo(RecordState.Failed, Join(prefix, $"all {o.MaxAttempts} attempts used"), now, ctx.Daemon));
@@ -214,7 +226,9 @@ public static class InstanceWorkflow
             {
                 if (string.Equals(server.VmState, "error", StringComparison.OrdinalIgnoreCase))
                 {
-                    return FailAttempt(r, $"migration {m.Id} is {m.Status} but the instance is in ERROR on {server.Host}{FaultText(server)}{extra}", ctx);
+                    // Rebuilt elsewhere but broken: evacuate cannot help any more (its new host is up).
+                    return Write((r with { DestinationHost = server.Host, Error = server.Fault ?? "vm_state error" }).MoveTo(RecordState.Failed,
+                        $"Nova rebuilt the instance on {server.Host} (migration {m.Id} {m.Status}) but it is in ERROR there{FaultText(server)}{extra}; repair it on {server.Host} (it is not on the fenced host any more)", now, ctx.Daemon));
                 }
                 return Write((r with { DestinationHost = server.Host, Error = null }).MoveTo(RecordState.Done,
                     $"Nova rebuilt the instance on {server.Host} (migration {m.Id} {m.Status}, status {server.Status}){extra}", now, ctx.Daemon));
