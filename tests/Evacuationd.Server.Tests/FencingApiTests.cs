@@ -51,17 +51,23 @@ public sealed class FencingApiTests
     }
 
     [Fact]
-    public async Task AStaleGenerationIsRecognised()
+    public async Task AReportNamingAnOlderGenerationIsStale()
     {
-        await using var t = await TestCloud.StartAsync(daemons: 1, rebuild: TimeSpan.FromSeconds(30));
+        await using var t = await TestCloud.StartAsync(daemons: 1);
         var client = new Fencing.FencingClient(t.Channel);
-        await client.ReportFencedAsync(new ReportFencedRequest { Host = "compute-03", FenceGeneration = 4 });
+        // Generation 1 fails in planning (Nova has no such host); a new report then opens generation 2.
+        await client.ReportFencedAsync(new ReportFencedRequest { Host = "compute-77" });
+        await t.WaitForFencingEndAsync("compute-77");
+        var second = await client.ReportFencedAsync(new ReportFencedRequest { Host = "compute-77", EventId = "ev-2" });
 
-        var stale = await client.ReportFencedAsync(new ReportFencedRequest { Host = "compute-03", FenceGeneration = 3 });
+        var stale = await client.ReportFencedAsync(new ReportFencedRequest { Host = "compute-77", FenceGeneration = 1 });
 
+        Assert.Equal(FenceOutcome.Created, second.Outcome);
+        Assert.Equal("compute-77:2", second.EvacuationId);
         Assert.Equal(FenceOutcome.Stale, stale.Outcome);
-        Assert.Equal("compute-03:4", stale.EvacuationId);
+        Assert.Equal("compute-77:2", stale.EvacuationId);
         Assert.Contains("older", stale.Message, StringComparison.Ordinal);
+        Assert.Equal(2, (await t.Cloud.Store.GetHostAsync("compute-77", CancellationToken.None))!.Value.FenceGeneration);
     }
 
     [Theory]
