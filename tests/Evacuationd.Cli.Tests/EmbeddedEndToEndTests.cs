@@ -27,6 +27,7 @@ public sealed class EmbeddedEndToEndTests : IAsyncLifetime
         {
             LeaseTtl = TimeSpan.FromSeconds(2),
             KeepAliveInterval = TimeSpan.FromMilliseconds(500),
+            ClaimRampUp = TimeSpan.Zero,
             LeaseSafetyMargin = TimeSpan.FromMilliseconds(250),
             Workflow = new WorkflowOptions { PollInterval = TimeSpan.FromMilliseconds(100), CallSettle = TimeSpan.FromSeconds(3) },
         },

@@ -39,12 +39,35 @@ public sealed class EngineOptions
     /// <summary>After a runner failed unexpectedly, the record is not picked again by this daemon for this long. Default 5 s.</summary>
     public TimeSpan FailedRunnerCooldown { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Poison guard: a record taken over more often than this after its owner died (or its
+    /// runner failed) is parked as failed. Default 5.
+    /// </summary>
+    public int MaxAdoptions { get; set; } = 5;
+
+    /// <summary>After a start, a daemon's claim capacity grows from one record to the full cap over this time. Default 5 s.</summary>
+    public TimeSpan ClaimRampUp { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Terminal instance records are deleted this long after their last change. Default 7 days.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How often one daemon looks for records past <see cref="Retention"/>. Default 10 min.</summary>
+    public TimeSpan RetentionSweepInterval { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>If Nova cannot be observed for this long, the record fails with the last error. Default 15 min.</summary>
     public TimeSpan NovaUnreachableLimit { get; set; } = TimeSpan.FromMinutes(15);
 
     public WorkflowOptions Workflow { get; set; } = new();
 
     public PlanningOptions Planning { get; set; } = new();
+
+    /// <summary>A copy of these options for one daemon of several in a process.</summary>
+    public EngineOptions ForDaemon(string daemonId)
+    {
+        var copy = (EngineOptions)MemberwiseClone();
+        copy.DaemonId = daemonId;
+        return copy;
+    }
 
     /// <summary>Every problem, by configuration key (empty when valid).</summary>
     public IReadOnlyList<string> Validate(string section = "Engine")
@@ -69,6 +92,18 @@ public sealed class EngineOptions
         if (ClaimGrace < TimeSpan.Zero)
         {
             errors.Add($"{section}:ClaimGrace must not be negative (got {ClaimGrace}).");
+        }
+        if (MaxAdoptions < 1)
+        {
+            errors.Add($"{section}:MaxAdoptions must be at least 1 (got {MaxAdoptions}).");
+        }
+        if (ClaimRampUp < TimeSpan.Zero)
+        {
+            errors.Add($"{section}:ClaimRampUp must not be negative (got {ClaimRampUp}).");
+        }
+        if (Retention < TimeSpan.FromMinutes(1) || RetentionSweepInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"{section}:Retention must be at least 1 min and RetentionSweepInterval positive (got {Retention} and {RetentionSweepInterval}).");
         }
         if (ResyncInterval <= TimeSpan.Zero)
         {

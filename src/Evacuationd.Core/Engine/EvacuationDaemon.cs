@@ -30,6 +30,8 @@ public sealed class EvacuationDaemon : IAsyncDisposable
     private CancellationTokenSource? _work;
     private Task _watchLoop = Task.CompletedTask;
     private Task _scheduler = Task.CompletedTask;
+    private Task _retention = Task.CompletedTask;
+    private DateTimeOffset _startedAt;
 
     public EvacuationDaemon(EngineOptions options, IEvacuationStore store, IComputeClient compute, TimeProvider time, ILoggerFactory loggers, string version = "", string address = "")
     {
@@ -64,8 +66,10 @@ public sealed class EvacuationDaemon : IAsyncDisposable
         _work = CancellationTokenSource.CreateLinkedTokenSource(_session.Lost, _stopping.Token);
         _view.Load(await _store.ReadSnapshotAsync(ct).ConfigureAwait(false), _time.GetUtcNow());
         EngineLog.Started(_log, Id, lease.LeaseId, lease.Ttl);
+        _startedAt = _time.GetUtcNow();
         _watchLoop = Task.Run(() => WatchLoopAsync(_work.Token), CancellationToken.None);
         _scheduler = Task.Run(() => SchedulerLoopAsync(_work.Token), CancellationToken.None);
+        _retention = Task.Run(() => RetentionLoopAsync(_work.Token), CancellationToken.None);
     }
 
     /// <summary>
@@ -110,6 +114,7 @@ public sealed class EvacuationDaemon : IAsyncDisposable
         }
         await Quiet(_scheduler).ConfigureAwait(false);
         await Quiet(_watchLoop).ConfigureAwait(false);
+        await Quiet(_retention).ConfigureAwait(false);
         await Quiet(Task.WhenAll(_running.Values)).ConfigureAwait(false);
         if (_session is not null)
         {
@@ -174,13 +179,18 @@ public sealed class EvacuationDaemon : IAsyncDisposable
             var done = _runnerDone.WaitAsync();
             var now = _time.GetUtcNow();
             var (ready, next) = _view.Claimable(Id, now, _options.ClaimGrace, key => _running.ContainsKey(key) || InCooldown(key, now));
+            var capacity = Capacity(now);
             foreach (var key in ready)
             {
-                if (_running.Count >= _options.MaxConcurrentRecords)
+                if (_running.Count >= capacity)
                 {
                     break;
                 }
                 Launch(key, session);
+            }
+            if (capacity < _options.MaxConcurrentRecords && ready.Count > _running.Count)
+            {
+                next = Earliest(next, now + TimeSpan.FromMilliseconds(Math.Max(50, _options.ClaimRampUp.TotalMilliseconds / 10)));
             }
             foreach (var (k, until) in _cooldown)
             {
@@ -206,6 +216,50 @@ public sealed class EvacuationDaemon : IAsyncDisposable
             catch (OperationCanceledException)
             {
                 return;
+            }
+        }
+    }
+
+    /// <summary>Claim capacity: ramps from one record to the cap over <see cref="EngineOptions.ClaimRampUp"/> after the start.</summary>
+    private int Capacity(DateTimeOffset now)
+    {
+        var ramp = _options.ClaimRampUp;
+        if (ramp <= TimeSpan.Zero)
+        {
+            return _options.MaxConcurrentRecords;
+        }
+        var share = Math.Clamp((now - _startedAt) / ramp, 0, 1);
+        return Math.Max(1, (int)Math.Ceiling(_options.MaxConcurrentRecords * share));
+    }
+
+    /// <summary>
+    /// Retention: the daemon that rendezvous hashing prefers for the sweep deletes terminal
+    /// records past <see cref="EngineOptions.Retention"/>; deletes are guarded, so a second
+    /// sweeper only loses races.
+    /// </summary>
+    private async Task RetentionLoopAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.RetentionSweepInterval, _time, ct).ConfigureAwait(false);
+                if (StoreView.Preferred(new RecordKey(RecordKind.Host, "retention"), _view.LiveDaemons().Append(Id).Distinct().ToList()) != Id)
+                {
+                    continue;
+                }
+                foreach (var v in _view.ExpiredRecords(_time.GetUtcNow() - _options.Retention))
+                {
+                    await _store.DeleteInstanceIfAsync(v.Value.Id, v.Revision, ct).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (StoreUnavailableException ex)
+            {
+                EngineLog.WatchFailed(_log, Id, ex.Message);
             }
         }
     }

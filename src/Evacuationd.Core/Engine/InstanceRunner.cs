@@ -56,18 +56,47 @@ internal sealed class InstanceRunner(RunnerContext ctx)
             ["Host"] = r0.SourceHost,
             ["Daemon"] = ctx.DaemonId,
         });
+        string? failure = null;
         try
         {
             await LoopAsync(lost, stopping).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            failure = $"{ex.GetType().Name}: {ex.Message}";
+            throw;
         }
         finally
         {
             // Hand the record over unless it ended or the lease is gone (then it is gone too).
             if (_own is not null && !lost.IsCancellationRequested && !_current.Value.IsTerminal)
             {
-                await ctx.Store.ReleaseAsync(_own, CancellationToken.None).ConfigureAwait(false);
+                await HandOverAsync(failure).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// Releases the record: after a graceful stop marked as handed over (the next claim is no
+    /// adoption); after a runner failure counted for the poison guard.
+    /// </summary>
+    private async Task HandOverAsync(string? failure)
+    {
+        var r = _current.Value;
+        var last = failure is null ? PoisonGuard.HandOver(r) : PoisonGuard.AfterRunnerFailure(r, failure, ctx.Now, ctx.DaemonId);
+        try
+        {
+            var result = await ctx.Store.UpdateInstanceAsync(_own!, last, _current.Revision, release: true, CancellationToken.None).ConfigureAwait(false);
+            if (!result.Ok)
+            {
+                await ctx.Store.ReleaseAsync(_own!, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (StoreUnavailableException)
+        {
+            // The lease expires by itself; a successor counts it as an adoption.
+        }
+        _own = null;
     }
 
     private async Task LoopAsync(CancellationToken lost, CancellationToken stopping)
@@ -82,7 +111,7 @@ internal sealed class InstanceRunner(RunnerContext ctx)
             var r = _current.Value;
             if (r.State == RecordState.Retrying && !r.CancelRequested && r.NotBefore is { } nb && nb > ctx.Now)
             {
-                if (_own is null && !await ClaimAsync(null, lost).ConfigureAwait(false))
+                if (_own is null && (!await ClaimAsync(null, lost).ConfigureAwait(false) || _current.Value.IsTerminal))
                 {
                     return;
                 }
@@ -107,7 +136,7 @@ internal sealed class InstanceRunner(RunnerContext ctx)
                 case InstanceStep.Finished:
                     return;
                 case InstanceStep.Wait wait:
-                    if (_own is null && !await ClaimAsync(null, lost).ConfigureAwait(false))
+                    if (_own is null && (!await ClaimAsync(null, lost).ConfigureAwait(false) || _current.Value.IsTerminal))
                     {
                         return;
                     }
@@ -205,10 +234,15 @@ internal sealed class InstanceRunner(RunnerContext ctx)
 
     private DecisionContext Context() => new(ctx.Now, ctx.DaemonId, _own is null ? ctx.Now : _ownedSince, ctx.Options.Workflow);
 
-    /// <summary>Bare claim (no change to the record), to wait on Nova as the owner.</summary>
+    /// <summary>
+    /// Claims the record, writing <paramref name="update"/> (or the record as it is) with the
+    /// ownership bookkeeping of <see cref="PoisonGuard.ForClaim"/> in the same transaction.
+    /// </summary>
     private async Task<bool> ClaimAsync(InstanceRecord? update, CancellationToken lost)
     {
-        var result = await ctx.Store.TryClaimInstanceAsync(ctx.Session.Lease, Key, _current.Revision, update, lost).ConfigureAwait(false);
+        var lease = ctx.Session.Lease;
+        var marked = PoisonGuard.ForClaim(update ?? _current.Value, ctx.DaemonId, lease.LeaseId, ctx.Options.MaxAdoptions, ctx.Now);
+        var result = await ctx.Store.TryClaimInstanceAsync(lease, Key, _current.Revision, marked, lost).ConfigureAwait(false);
         if (!result.Claimed)
         {
             return false;
@@ -217,6 +251,12 @@ internal sealed class InstanceRunner(RunnerContext ctx)
         _ownedSince = ctx.Now;
         _current = result.Record!;
         EngineLog.Claimed(ctx.Log, Key, _current.Value.State.Name());
+        if (_current.Value.IsTerminal)
+        {
+            // Ended with the claim itself (skipped at first sight, or parked by the poison guard).
+            await ctx.Store.ReleaseAsync(_own!, lost).ConfigureAwait(false);
+            _own = null;
+        }
         return true;
     }
 
@@ -230,11 +270,11 @@ internal sealed class InstanceRunner(RunnerContext ctx)
             {
                 return false;
             }
-            if (next.IsTerminal)
+            if (_current.Value.IsTerminal && !next.IsTerminal)
             {
-                await ctx.Store.ReleaseAsync(_own!, lost).ConfigureAwait(false);
-                _own = null;
+                return false; // parked by the poison guard: nothing more to do here
             }
+            next = _current.Value;
         }
         else
         {

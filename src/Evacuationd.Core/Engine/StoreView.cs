@@ -123,13 +123,16 @@ internal sealed class StoreView
             }
             var ready = new List<(RecordKey Key, int Kind, int Priority, DateTimeOffset Created)>();
             DateTimeOffset? next = null;
-            foreach (var (key, since) in _unownedSince)
+            // Records this daemon owns but no runner of it drives (a runner ended early, a
+            // restart under the same lease): "already mine", take them up again at once.
+            var mine = _owners.Where(kv => kv.Value == daemonId).Select(kv => new KeyValuePair<RecordKey, DateTimeOffset>(kv.Key, DateTimeOffset.MinValue));
+            foreach (var (key, since) in _unownedSince.Concat(mine))
             {
                 if (skip(key) || !IsWorkable(key, out var priority, out var created))
                 {
                     continue;
                 }
-                var eligibleAt = Preferred(key, live) == daemonId ? since : since + grace;
+                var eligibleAt = since == DateTimeOffset.MinValue || Preferred(key, live) == daemonId ? since : since + grace;
                 if (eligibleAt <= now)
                 {
                     ready.Add((key, key.Kind == RecordKind.Host ? 0 : 1, priority, created));
@@ -166,6 +169,26 @@ internal sealed class StoreView
                 .Select(v => v.Value)
                 .Where(r => r.SourceHost == host && r.FenceGeneration == generation)
                 .ToList();
+        }
+    }
+
+    /// <summary>Unowned terminal instance records last changed before <paramref name="before"/>, with their revisions.</summary>
+    public IReadOnlyList<Versioned<InstanceRecord>> ExpiredRecords(DateTimeOffset before)
+    {
+        lock (_gate)
+        {
+            return _instances.Values
+                .Where(v => v.Value.IsTerminal && v.Value.UpdatedAt < before && !_owners.ContainsKey(RecordKey.Instance(v.Value.Id)))
+                .ToList();
+        }
+    }
+
+    /// <summary>The live daemons as the view knows them.</summary>
+    public IReadOnlyList<string> LiveDaemons()
+    {
+        lock (_gate)
+        {
+            return _daemons.Keys.ToList();
         }
     }
 

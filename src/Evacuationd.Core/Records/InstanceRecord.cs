@@ -57,8 +57,17 @@ public sealed record InstanceRecord
 
     /// <summary>An operator asked to cancel; honoured when no attempt is in flight.</summary>
     public bool CancelRequested { get; init; }
-    /// <summary>How many times a daemon adopted this record after its owner died (poison guard).</summary>
+    /// <summary>
+    /// How many times this record was left unfinished by its owner (the owner died, or its
+    /// runner failed) and taken up again: the poison guard parks it past a limit.
+    /// </summary>
     public int Adoptions { get; init; }
+    /// <summary>The daemon that claimed the record last.</summary>
+    public string? LastOwner { get; init; }
+    /// <summary>The lease under which <see cref="LastOwner"/> claimed it.</summary>
+    public long LastOwnerLease { get; init; }
+    /// <summary>True when the last owner handed the record over cleanly (graceful stop).</summary>
+    public bool HandedOver { get; init; }
 
     public bool IsTerminal => State.IsTerminal();
 

@@ -63,9 +63,11 @@ public interface IEvacuationStore
     Task<WriteResult> PutHostIfAsync(HostRecord record, long expectedRevision, CancellationToken ct);
 
     /// <summary>
-    /// Claims the host record: succeeds only if it has no owner and is at
+    /// Claims the host record: succeeds only if it has no owner (or is already owned under
+    /// the caller's very lease: "already mine" is a success) and is at
     /// <paramref name="expectedRevision"/>; creates the owner key with the caller's lease
     /// and, in the same transaction, writes <paramref name="update"/> when given.
+    /// <paramref name="update"/> MUST be the claimed record (same host).
     /// </summary>
     Task<ClaimResult<HostRecord>> TryClaimHostAsync(DaemonLease lease, string host, long expectedRevision, HostRecord? update, CancellationToken ct);
 
@@ -92,6 +94,14 @@ public interface IEvacuationStore
 
     /// <summary>Owned write of an instance record; with <paramref name="release"/> the owner key is deleted in the same transaction.</summary>
     Task<WriteResult> UpdateInstanceAsync(Ownership owner, InstanceRecord update, long expectedRevision, bool release, CancellationToken ct);
+
+    /// <summary>
+    /// Retention: deletes a terminal instance record only if it is still at
+    /// <paramref name="expectedRevision"/> and has no owner (any daemon may call it; a lost
+    /// race is <see cref="WriteStatus.Conflict"/>, an absent record <see cref="WriteStatus.NotFound"/>).
+    /// A record that is not terminal MUST NOT be deleted (<see cref="WriteStatus.Conflict"/>).
+    /// </summary>
+    Task<WriteResult> DeleteInstanceIfAsync(string id, long expectedRevision, CancellationToken ct);
 
     /// <summary>Deletes the owner key if it is still the caller's; otherwise does nothing.</summary>
     Task ReleaseAsync(Ownership owner, CancellationToken ct);

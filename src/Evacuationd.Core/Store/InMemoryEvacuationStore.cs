@@ -309,6 +309,26 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
         }
     }
 
+    public Task<WriteResult> DeleteInstanceIfAsync(string id, long expectedRevision, CancellationToken ct)
+    {
+        lock (_gate)
+        {
+            ExpireDue();
+            if (!_instances.TryGetValue(id, out var current))
+            {
+                return Result(WriteStatus.NotFound, $"record {id} does not exist");
+            }
+            if (current.Revision != expectedRevision || !current.Value.IsTerminal || _owners.ContainsKey(RecordKey.Instance(id)))
+            {
+                return Result(WriteStatus.Conflict, $"record {id} changed, is owned or is not terminal");
+            }
+            var rev = ++_revision;
+            _instances.Remove(id);
+            Emit(new StoreChange(rev, ChangeKind.InstanceDeleted, RecordKey.Instance(id)));
+            return Result(WriteStatus.Ok, revision: rev);
+        }
+    }
+
     public Task ReleaseAsync(Ownership owner, CancellationToken ct)
     {
         lock (_gate)
@@ -400,11 +420,12 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
         {
             return ClaimStatus.NotFound;
         }
-        if (_owners.TryGetValue(key, out var owner))
+        if (_owners.TryGetValue(key, out var owner) && (owner.DaemonId != lease.DaemonId || owner.LeaseId != lease.LeaseId))
         {
             currentOwner = owner.DaemonId;
             return ClaimStatus.OwnedByOther;
         }
+        // Not owned, or already owned under this very lease ("already mine" is a success).
         return recordRevision != expectedRevision ? ClaimStatus.Conflict : ClaimStatus.Claimed;
     }
 
@@ -449,6 +470,10 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
 
     private void SetOwner(RecordKey key, DaemonLease lease, long rev)
     {
+        if (_owners.TryGetValue(key, out var existing) && existing.DaemonId == lease.DaemonId && existing.LeaseId == lease.LeaseId)
+        {
+            return;
+        }
         _owners[key] = new Owner(lease.DaemonId, lease.LeaseId);
         Emit(new StoreChange(rev, ChangeKind.OwnerPut, key, Owner: lease.DaemonId));
     }

@@ -52,6 +52,7 @@ public sealed record DemoScenario
             KeepAliveInterval = LeaseTtl / 3,
             LeaseSafetyMargin = LeaseTtl / 6,
             MaxConcurrentRecords = MaxConcurrentPerDaemon,
+            ClaimRampUp = TimeSpan.Zero, // every daemon starts with the cloud: nothing to ramp up after
             ClaimGrace = LeaseTtl / 6,
             ResyncInterval = TimeSpan.FromSeconds(30),
             Workflow = new WorkflowOptions

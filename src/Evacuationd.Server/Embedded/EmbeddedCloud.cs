@@ -71,7 +71,7 @@ public sealed class EmbeddedCloud : IAsyncDisposable
         var daemons = new List<EvacuationDaemon>();
         for (var i = 1; i <= options.Daemons; i++)
         {
-            var engine = Clone(options.Engine, $"daemon-{i}");
+            var engine = options.Engine.ForDaemon($"daemon-{i}");
             var daemon = new EvacuationDaemon(engine, store, compute, time, loggers, ThisVersion, "embedded");
             await daemon.StartAsync(ct).ConfigureAwait(false);
             daemons.Add(daemon);
@@ -97,20 +97,4 @@ public sealed class EmbeddedCloud : IAsyncDisposable
         _compute.Dispose();
         Store.Dispose();
     }
-
-    private static EngineOptions Clone(EngineOptions o, string daemonId) => new()
-    {
-        DaemonId = daemonId,
-        LeaseTtl = o.LeaseTtl,
-        KeepAliveInterval = o.KeepAliveInterval,
-        LeaseSafetyMargin = o.LeaseSafetyMargin,
-        MaxConcurrentRecords = o.MaxConcurrentRecords,
-        ClaimGrace = o.ClaimGrace,
-        ResyncInterval = o.ResyncInterval,
-        StopTimeout = o.StopTimeout,
-        FailedRunnerCooldown = o.FailedRunnerCooldown,
-        NovaUnreachableLimit = o.NovaUnreachableLimit,
-        Workflow = o.Workflow,
-        Planning = o.Planning,
-    };
 }

@@ -36,7 +36,8 @@ internal sealed class TestCloud : IAsyncDisposable
             {
                 LeaseTtl = ttl,
                 KeepAliveInterval = ttl / 4,
-                LeaseSafetyMargin = ttl / 8,
+                ClaimRampUp = TimeSpan.Zero,
+            LeaseSafetyMargin = ttl / 8,
                 ClaimGrace = TimeSpan.FromMilliseconds(200),
                 Workflow = new WorkflowOptions
                 {

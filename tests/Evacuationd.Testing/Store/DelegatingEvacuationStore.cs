@@ -45,6 +45,9 @@ public class DelegatingEvacuationStore(IEvacuationStore inner) : IEvacuationStor
     public virtual Task<WriteResult> UpdateInstanceAsync(Ownership owner, InstanceRecord update, long expectedRevision, bool release, CancellationToken ct) =>
         Inner.UpdateInstanceAsync(owner, update, expectedRevision, release, ct);
 
+    public virtual Task<WriteResult> DeleteInstanceIfAsync(string id, long expectedRevision, CancellationToken ct) =>
+        Inner.DeleteInstanceIfAsync(id, expectedRevision, ct);
+
     public virtual Task ReleaseAsync(Ownership owner, CancellationToken ct) => Inner.ReleaseAsync(owner, ct);
 
     public virtual Task<string?> GetOwnerAsync(RecordKey key, CancellationToken ct) => Inner.GetOwnerAsync(key, ct);

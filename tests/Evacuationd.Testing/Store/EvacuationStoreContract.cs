@@ -264,6 +264,49 @@ public abstract class EvacuationStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AClaimUnderTheLeaseThatAlreadyOwnsTheRecordSucceeds()
+    {
+        // "Already mine" is success: a daemon whose runner ended without releasing (or whose
+        // first claim's answer was lost) can take its own record up again.
+        var (_, records) = await SeedAsync("compute-01", "aaaa0001");
+        var r = records[0];
+        var a = await GrantAsync("daemon-a");
+        var first = await Store.TryClaimInstanceAsync(a, r.Value.Id, r.Revision, null, None);
+
+        var again = await Store.TryClaimInstanceAsync(a, r.Value.Id, first.Record!.Revision, r.Value with { Reason = "again" }, None);
+        var write = await Store.UpdateInstanceAsync(again.Ownership!, r.Value with { Reason = "still mine" }, again.Record!.Revision, false, None);
+
+        Assert.True(again.Claimed);
+        Assert.Equal("again", again.Record.Value.Reason);
+        Assert.True(write.Ok);
+        Assert.Equal("daemon-a", await Store.GetOwnerAsync(RecordKey.Instance(r.Value.Id), None));
+    }
+
+    [Fact]
+    public async Task RetentionDeletesOnlyAnUnownedTerminalRecordAtItsRevision()
+    {
+        var (_, records) = await SeedAsync("compute-01", "aaaa0001", "aaaa0002");
+        var a = await GrantAsync("daemon-a");
+        var r = records[0];
+        var claim = await Store.TryClaimInstanceAsync(a, r.Value.Id, r.Revision, r.Value with { State = RecordState.Done }, None);
+
+        var whileOwned = await Store.DeleteInstanceIfAsync(r.Value.Id, claim.Record!.Revision, None);
+        var notTerminal = await Store.DeleteInstanceIfAsync(records[1].Value.Id, records[1].Revision, None);
+        await Store.ReleaseAsync(claim.Ownership!, None);
+        var stale = await Store.DeleteInstanceIfAsync(r.Value.Id, r.Revision, None);
+        var deleted = await Store.DeleteInstanceIfAsync(r.Value.Id, claim.Record.Revision, None);
+        var again = await Store.DeleteInstanceIfAsync(r.Value.Id, claim.Record.Revision, None);
+
+        Assert.Equal(WriteStatus.Conflict, whileOwned.Status);
+        Assert.Equal(WriteStatus.Conflict, notTerminal.Status);
+        Assert.Equal(WriteStatus.Conflict, stale.Status);
+        Assert.True(deleted.Ok);
+        Assert.Equal(WriteStatus.NotFound, again.Status);
+        Assert.Null(await Store.GetInstanceAsync(r.Value.Id, None));
+        Assert.NotNull(await Store.GetInstanceAsync(records[1].Value.Id, None));
+    }
+
+    [Fact]
     public async Task ClaimWithAnUpdateWritesItInTheSameStepAndBumpsTheRevision()
     {
         var (_, records) = await SeedAsync("compute-01", "aaaa0001");
