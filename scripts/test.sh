@@ -36,6 +36,12 @@ need() { # need COMMAND DEBIAN-PACKAGE: install the package if the command is mi
 
 command -v dotnet >/dev/null 2>&1 || { echo "dotnet (the .NET 10 SDK) is required" >&2; exit 1; }
 
+# etcd tier: the test fixture starts Debian's etcd on free loopback ports (unless
+# EVACUATIOND_TEST_ETCD names a running one). Without it those tests fail, never skip.
+if [ -z "${EVACUATIOND_TEST_ETCD:-}" ]; then
+  need etcd etcd-server || echo "etcd-server is not installed: the etcd tests will fail (or set EVACUATIOND_TEST_ETCD)" >&2
+fi
+
 step "build (warnings are errors)"
 dotnet build Evacuationd.sln -c Release -nologo -v quiet -warnaserror
 

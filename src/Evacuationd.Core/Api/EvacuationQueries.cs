@@ -64,7 +64,9 @@ public sealed class EvacuationQueries(IEvacuationStore store)
     {
         var snap = await store.ReadSnapshotAsync(ct).ConfigureAwait(false);
         var owned = snap.Owners.Values.GroupBy(o => o).ToDictionary(g => g.Key, g => g.Count());
-        return snap.Daemons
+        // The store's own listing knows when each lease expires.
+        var daemons = await store.ListDaemonsAsync(ct).ConfigureAwait(false);
+        return daemons
             .OrderBy(d => d.Id, StringComparer.Ordinal)
             .Select(d => new DaemonView(d, owned.GetValueOrDefault(d.Id)))
             .ToList();

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.Json.Serialization;
 
 namespace Evacuationd.Core.Records;
 
@@ -12,6 +13,7 @@ public sealed record HostRecord
     /// <summary>Compute host name as Nova knows it.</summary>
     public required string Name { get; init; }
     public required long FenceGeneration { get; init; }
+    [JsonIgnore]
     public string EvacuationId => RecordIds.EvacuationId(Name, FenceGeneration);
 
     public HostState State { get; init; } = HostState.Planning;
@@ -48,6 +50,7 @@ public sealed record HostRecord
     public DateTimeOffset UpdatedAt { get; init; }
     public ImmutableList<Transition> History { get; init; } = [];
 
+    [JsonIgnore]
     public bool IsTerminal => State.IsTerminal();
 
     public HostRecord MoveTo(HostState to, string reason, DateTimeOffset now, string daemon) =>
@@ -74,6 +77,7 @@ public sealed record RecordCounts(int Total, int Accepted, int InFlight, int Don
 {
     public static readonly RecordCounts Empty = new(0, 0, 0, 0, 0, 0, 0);
 
+    [JsonIgnore]
     public int Terminal => Done + Failed + Skipped + Cancelled;
 
     public static RecordCounts Of(IEnumerable<InstanceRecord> records)

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.Json.Serialization;
 
 namespace Evacuationd.Core.Records;
 
@@ -17,6 +18,7 @@ public sealed record InstanceRecord
     public required string SourceHost { get; init; }
     /// <summary>The fencing of <see cref="SourceHost"/> this record belongs to.</summary>
     public required long FenceGeneration { get; init; }
+    [JsonIgnore]
     public string EvacuationId => RecordIds.EvacuationId(SourceHost, FenceGeneration);
 
     public RecordState State { get; init; } = RecordState.Accepted;
@@ -69,6 +71,7 @@ public sealed record InstanceRecord
     /// <summary>True when the last owner handed the record over cleanly (graceful stop).</summary>
     public bool HandedOver { get; init; }
 
+    [JsonIgnore]
     public bool IsTerminal => State.IsTerminal();
 
     /// <summary>A new value in state <paramref name="to"/>, with the transition in its history.</summary>

@@ -28,7 +28,7 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
     private readonly List<Channel<StoreChange>> _watchers = new();
     private readonly ITimer _expiryTimer;
     private long _revision;
-    private long _compactedThrough;
+    private long _compactedThrough; // first revision a watch can still start at
     private long _nextLeaseId = 0x7a5e_0000_0001;
 
     /// <param name="time">Drives lease expiry.</param>
@@ -46,12 +46,18 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
         get { lock (_gate) { return _revision; } }
     }
 
-    /// <summary>Drops watch history up to the current revision, as an etcd compaction would.</summary>
+    /// <summary>
+    /// Drops watch history before the current revision, as an etcd compaction at it would:
+    /// a watch may still start at the current revision, not before.
+    /// </summary>
     public void Compact()
     {
         lock (_gate)
         {
-            _log.Clear();
+            while (_log.First is { } first && first.Value.Revision < _revision)
+            {
+                _log.RemoveFirst();
+            }
             _compactedThrough = _revision;
         }
     }
@@ -373,7 +379,8 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
         lock (_gate)
         {
             ExpireDue();
-            if (afterRevision < _compactedThrough)
+            // The first revision still available is _compactedThrough (etcd: compact revision).
+            if (afterRevision + 1 < _compactedThrough)
             {
                 throw new WatchCompactedException(afterRevision, _compactedThrough);
             }
@@ -537,7 +544,7 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
         _log.AddLast(change);
         while (_log.Count > _historyLimit)
         {
-            _compactedThrough = _log.First!.Value.Revision;
+            _compactedThrough = _log.First!.Value.Revision + 1;
             _log.RemoveFirst();
         }
         foreach (var w in _watchers)

@@ -810,7 +810,8 @@ public abstract class EvacuationStoreContract : IAsyncLifetime
         var second = await Store.PutHostIfAsync(StoreRecords.Host("compute-02"), 0, None);
         await CompactAsync();
 
-        await using var tooOld = WatchRecorder.Start(Store, first.Revision);
+        // Compacted at the current revision (etcd's meaning): history before it is gone.
+        await using var tooOld = WatchRecorder.Start(Store, first.Revision - 1);
         await Assert.ThrowsAsync<WatchCompactedException>(() => tooOld.NextAsync());
 
         // From the compaction point on, watching works again.
