@@ -39,7 +39,7 @@ internal sealed class EtcdCloud : IAsyncDisposable
 
     public IReadOnlyList<EvacuationDaemon> Daemons { get; }
 
-    public static async Task<EtcdCloud> StartAsync(string endpoints, string prefix, int daemons = 3, int instancesPerHost = 6, TimeSpan? rebuild = null)
+    public static async Task<EtcdCloud> StartAsync(string endpoints, string prefix, int daemons = 3, int instancesPerHost = 6, TimeSpan? rebuild = null, TimeSpan? leaseTtl = null)
     {
         var time = TimeProvider.System;
         var sim = SimulatedCloud.CreatePopulated(new SimulatorOptions { Hosts = 4, InstancesPerHost = instancesPerHost, Rebuild = rebuild ?? TimeSpan.FromSeconds(1.5) }, time);
@@ -50,7 +50,7 @@ internal sealed class EtcdCloud : IAsyncDisposable
         var list = new List<EvacuationDaemon>();
         var engine = new EngineOptions
         {
-            LeaseTtl = TimeSpan.FromSeconds(5),
+            LeaseTtl = leaseTtl ?? TimeSpan.FromSeconds(5),
             KeepAliveInterval = TimeSpan.FromSeconds(1),
             LeaseSafetyMargin = TimeSpan.FromSeconds(1),
             ClaimGrace = TimeSpan.FromMilliseconds(300),

@@ -27,11 +27,36 @@ public sealed class TakeoverTests(EtcdClusterFixture etcd) : IClassFixture<EtcdC
         {
             var r = records.Single(x => x.Id == id);
             Assert.NotEqual(victim, r.History[^1].Daemon); // finished by a successor
+            Assert.Equal(1, r.Adoptions); // counted once for the poison guard
         }
         var stats = cloud.Sim.GetStats();
         Assert.Equal(0, stats.DuplicateEvacuations);
         Assert.All(records, r => Assert.Equal(1, stats.EvacuateCalls[r.InstanceUuid]));
         Assert.All(records, r => Assert.NotEqual("compute-01", cloud.Sim.GetInstance(r.InstanceUuid)!.Host));
+    }
+
+    [Fact]
+    public async Task AGracefulStopRevokesTheLeaseAndTheOthersContinueAtOnce()
+    {
+        // A lease of a minute: had the others to wait for its expiry, the wait below would time out.
+        await using var cloud = await EtcdCloud.StartAsync(etcd.ClientUrls, etcd.NewKeyPrefix(), leaseTtl: TimeSpan.FromSeconds(60));
+        await cloud.FenceAsync("compute-03");
+        var busy = await cloud.WaitAsync(s => EtcdCloud.BusiestInFlight(s) is { Records.Count: >= 1 }, TimeSpan.FromSeconds(30));
+        var (victim, handed) = EtcdCloud.BusiestInFlight(busy)!.Value;
+
+        await cloud.Daemons.Single(d => d.Id == victim).StopAsync(CancellationToken.None);
+        var end = await cloud.WaitAsync(s => EtcdCloud.FencingEnded(s, "compute-03"), TimeSpan.FromSeconds(30));
+
+        var records = end.Instances.Where(v => v.Value.SourceHost == "compute-03").Select(v => v.Value).ToList();
+        Assert.All(records, r => Assert.Equal(RecordState.Done, r.State));
+        Assert.DoesNotContain(end.Daemons, d => d.Id == victim);
+        foreach (var id in handed)
+        {
+            var r = records.Single(x => x.Id == id);
+            Assert.NotEqual(victim, r.History[^1].Daemon);
+            Assert.Equal(0, r.Adoptions); // a handover, not an adoption
+        }
+        Assert.Equal(0, cloud.Sim.GetStats().DuplicateEvacuations);
     }
 
     [Fact]

@@ -92,15 +92,29 @@ internal static class ServeCommand
     internal static Settings Validate(Microsoft.Extensions.Configuration.IConfiguration configuration)
     {
         var errors = new List<string>();
-        var etcd = ConfigurationLoader.Bind<EtcdOptions>(configuration, "Etcd");
+        T Bind<T>(string section) where T : new()
+        {
+            try
+            {
+                return ConfigurationLoader.Bind<T>(configuration, section);
+            }
+            catch (ConfigurationException ex)
+            {
+                errors.AddRange(ex.Errors);
+                return new T();
+            }
+        }
+
+        var etcd = Bind<EtcdOptions>("Etcd");
         errors.AddRange(etcd.Validate());
-        var nova = ConfigurationLoader.Bind<NovaClientOptions>(configuration, "Nova");
+        var nova = new NovaClientOptions();
         if (configuration["Nova:Cloud"] is { Length: > 0 } cloud)
         {
             errors.Add($"Nova:Cloud ('{cloud}'): clouds.yaml lookup is not supported by this build yet; give Nova:AuthUrl, Nova:Username, Nova:Password and Nova:ProjectName.");
         }
         else
         {
+            nova = Bind<NovaClientOptions>("Nova");
             errors.AddRange(nova.Validate());
         }
         var listen = configuration["Grpc:Listen"] ?? "";
@@ -119,7 +133,7 @@ internal static class ServeCommand
                 errors.AddRange(ex.Errors);
             }
         }
-        var engine = ConfigurationLoader.Bind<EngineOptions>(configuration, "Engine");
+        var engine = Bind<EngineOptions>("Engine");
         errors.AddRange(engine.Validate());
         if (errors.Count > 0)
         {

@@ -1,0 +1,116 @@
+using Evacuationd.Server.Commands;
+using Evacuationd.Server.Configuration;
+using Evacuationd.Server.Grpc;
+
+namespace Evacuationd.Server.Tests;
+
+/// <summary>Bad configuration stops start-up with every problem named by its key.</summary>
+public sealed class ConfigurationTests
+{
+    private static readonly string[] Good =
+    [
+        "--Etcd:Endpoints=http://127.0.0.1:2379,http://127.0.0.1:22379",
+        "--Nova:AuthUrl=http://keystone:5000/v3", "--Nova:Username=evac", "--Nova:Password=secret", "--Nova:ProjectName=admin",
+        "--Grpc:Listen=http://127.0.0.1:50077",
+    ];
+
+    [Fact]
+    public void AGoodConfigurationValidates()
+    {
+        var settings = ServeCommand.Validate(ConfigurationLoader.Load(Good));
+
+        Assert.Equal("http://127.0.0.1:2379,http://127.0.0.1:22379", settings.Etcd.Endpoints);
+        Assert.Equal(2, settings.Etcd.EndpointUris().Count);
+        Assert.False(string.IsNullOrEmpty(settings.Engine.DaemonId));
+    }
+
+    [Fact]
+    public void EveryProblemIsListedByKeyAtOnce()
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => ServeCommand.Validate(ConfigurationLoader.Load(
+        [
+            "--Etcd:Endpoints=etcd-without-scheme",
+            "--Nova:AuthUrl=http://keystone:5000/v3",
+            "--Grpc:Listen=http://10.0.0.5:50077",
+            "--Engine:LeaseTtl=00:00:04", "--Engine:KeepAliveInterval=00:00:03",
+        ])));
+
+        Assert.Contains(ex.Errors, e => e.StartsWith("Etcd:Endpoints", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("Nova:Username", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("Grpc:Listen", StringComparison.Ordinal) && e.Contains("loopback", StringComparison.Ordinal));
+        Assert.Contains(ex.Errors, e => e.StartsWith("Engine:KeepAliveInterval", StringComparison.Ordinal));
+        Assert.True(ex.Errors.Count >= 4);
+    }
+
+    [Fact]
+    public void AnUnknownKeyIsAnErrorNamingIt()
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => ServeCommand.Validate(ConfigurationLoader.Load([.. Good, "--Engine:LeaseTTLSeconds=10"])));
+
+        Assert.Contains(ex.Errors, e => e.Contains("LeaseTTLSeconds", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AValueOfTheWrongTypeIsAnErrorNamingTheKey()
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => ServeCommand.Validate(ConfigurationLoader.Load([.. Good, "--Engine:MaxConcurrentRecords=many"])));
+
+        Assert.Contains(ex.Errors, e => e.Contains("Engine:MaxConcurrentRecords", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void CloudsYamlIsRefusedPlainlyUntilItIsSupported()
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => ServeCommand.Validate(ConfigurationLoader.Load([.. Good, "--Nova:Cloud=mycloud"])));
+
+        Assert.Contains(ex.Errors, e => e.StartsWith("Nova:Cloud", StringComparison.Ordinal) && e.Contains("not supported", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AMissingConfigFileIsNamed()
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => ConfigurationLoader.Load(["--config", "/nonexistent/evacuationd.json"]));
+
+        Assert.Contains("/nonexistent/evacuationd.json", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AConfigFileAndTheCommandLineCombineWithTheCommandLineWinning()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"evacuationd-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, """{ "Etcd": { "Endpoints": "http://127.0.0.1:1111", "Prefix": "/from-file" } }""");
+        try
+        {
+            var settings = ServeCommand.Validate(ConfigurationLoader.Load(["--config", file, .. Good[1..]]));
+
+            Assert.Equal("/from-file", settings.Etcd.Prefix);
+            Assert.Equal("http://127.0.0.1:1111", settings.Etcd.Endpoints);
+            var overridden = ServeCommand.Validate(ConfigurationLoader.Load(["--config", file, .. Good]));
+            Assert.Equal("http://127.0.0.1:2379,http://127.0.0.1:22379", overridden.Etcd.Endpoints);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:50077", true)]
+    [InlineData("http://localhost:50077", true)]
+    [InlineData("http://[::1]:50077", true)]
+    [InlineData("http://0.0.0.0:50077", false)]
+    [InlineData("http://192.168.1.10:50077", false)]
+    [InlineData("https://127.0.0.1:50077", false)]
+    [InlineData("not a url", false)]
+    public void PlaintextGrpcIsAllowedOnLoopbackOnly(string listen, bool allowed)
+    {
+        if (allowed)
+        {
+            Assert.True(System.Net.IPAddress.IsLoopback(GrpcHost.ParseListen(listen).Address));
+        }
+        else
+        {
+            Assert.Throws<ConfigurationException>(() => GrpcHost.ParseListen(listen));
+        }
+    }
+}
