@@ -244,14 +244,7 @@ public sealed class EvacuationDaemon : IAsyncDisposable
             try
             {
                 await Task.Delay(_options.RetentionSweepInterval, _time, ct).ConfigureAwait(false);
-                if (StoreView.Preferred(new RecordKey(RecordKind.Host, "retention"), _view.LiveDaemons().Append(Id).Distinct().ToList()) != Id)
-                {
-                    continue;
-                }
-                foreach (var v in _view.ExpiredRecords(_time.GetUtcNow() - _options.Retention))
-                {
-                    await _store.DeleteInstanceIfAsync(v.Value.Id, v.Revision, ct).ConfigureAwait(false);
-                }
+                await SweepExpiredAsync(ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -262,6 +255,28 @@ public sealed class EvacuationDaemon : IAsyncDisposable
                 EngineLog.WatchFailed(_log, Id, ex.Message);
             }
         }
+    }
+
+    /// <summary>
+    /// One retention sweep, if this daemon is the one rendezvous hashing prefers for it:
+    /// deletes unowned terminal records last changed more than <see cref="EngineOptions.Retention"/> ago.
+    /// Returns how many it deleted.
+    /// </summary>
+    internal async Task<int> SweepExpiredAsync(CancellationToken ct)
+    {
+        if (StoreView.Preferred(new RecordKey(RecordKind.Host, "retention"), _view.LiveDaemons().Append(Id).Distinct().ToList()) != Id)
+        {
+            return 0;
+        }
+        var deleted = 0;
+        foreach (var v in _view.ExpiredRecords(_time.GetUtcNow() - _options.Retention))
+        {
+            if ((await _store.DeleteInstanceIfAsync(v.Value.Id, v.Revision, ct).ConfigureAwait(false)).Ok)
+            {
+                deleted++;
+            }
+        }
+        return deleted;
     }
 
     private void Launch(RecordKey key, LeaseSession session)
