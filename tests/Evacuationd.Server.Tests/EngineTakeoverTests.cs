@@ -3,6 +3,7 @@ using Evacuationd.Core.Records;
 using Evacuationd.Core.Store;
 using Evacuationd.Server.Tests.Support;
 using Grpc.Health.V1;
+using HostState = Evacuationd.Core.Records.HostState;
 using RecordState = Evacuationd.Core.Records.RecordState;
 
 namespace Evacuationd.Server.Tests;
@@ -35,6 +36,32 @@ public sealed class EngineTakeoverTests
         Assert.Equal(0, stats.DuplicateEvacuations);
         Assert.All(all, r => Assert.Equal(1, stats.EvacuateCalls[r.Value.InstanceUuid]));
         Assert.DoesNotContain((await t.Cloud.Store.ListDaemonsAsync(CancellationToken.None)).Select(d => d.Id), id => id == victimId);
+    }
+
+    [Fact]
+    public async Task MoreFencedHostsThanSlotsStillAllFinish()
+    {
+        // One daemon that drives two records at once, five hosts fenced at once: a host
+        // waiting for its instances must not hold a slot the instances need.
+        await using var t = await TestCloud.StartAsync(daemons: 1, hosts: 6, instancesPerHost: 2, maxConcurrent: 2);
+        var api = new Operator.OperatorClient(t.Channel);
+        var fenced = new[] { "compute-01", "compute-02", "compute-03", "compute-04", "compute-05" };
+        foreach (var h in fenced)
+        {
+            t.Sim.PowerOff(h);
+            await api.FenceHostAsync(new FenceHostRequest { Host = h, ConfirmPoweredOff = true });
+        }
+
+        foreach (var h in fenced)
+        {
+            await t.WaitForFencingEndAsync(h, TimeSpan.FromSeconds(60));
+        }
+
+        var records = await t.Cloud.Store.ListInstancesAsync(null, 0, CancellationToken.None);
+        Assert.Equal(10, records.Count);
+        Assert.All(records, r => Assert.Equal(RecordState.Done, r.Value.State));
+        Assert.All(await t.Cloud.Store.ListHostsAsync(CancellationToken.None), h => Assert.Equal(HostState.Done, h.Value.State));
+        Assert.All(records, r => Assert.Equal("compute-06", t.Sim.GetInstance(r.Value.InstanceUuid)!.Host));
     }
 
     [Fact]

@@ -7,8 +7,9 @@ namespace Evacuationd.Core.Engine;
 
 /// <summary>
 /// Drives one host fencing: force the nova-compute service down, disable it, list its
-/// servers, commit the instance records with the host update, then wait until every record
-/// is terminal and record the outcome.
+/// servers, commit the instance records with the host update, and hand the host back. Once
+/// every record of the fencing ended, the scheduler offers the host again and a runner
+/// records the outcome (no daemon holds a slot for a host while its instances run).
 ///
 /// Checkpoints, for a daemon dying at each point (what a successor sees):
 /// <list type="number">
@@ -72,18 +73,9 @@ internal sealed class HostRunner(RunnerContext ctx)
                 return;
             }
             var h = _current.Value;
-            HostStep step;
-            Task? wake = null;
-            if (h.State == HostState.Planning)
-            {
-                step = await PlanningStepAsync(h, lost).ConfigureAwait(false);
-            }
-            else
-            {
-                // Take the wake-up before reading the view, so no change slips in between.
-                wake = ctx.View.WaitForChangeAsync();
-                step = HostWorkflow.DecideCompletion(h, ctx.View.InstancesOf(h.Name, h.FenceGeneration), ctx.Now, ctx.DaemonId);
-            }
+            var step = h.State == HostState.Planning
+                ? await PlanningStepAsync(h, lost).ConfigureAwait(false)
+                : HostWorkflow.DecideCompletion(h, ctx.View.InstancesOf(h.Name, h.FenceGeneration), ctx.Now, ctx.DaemonId);
             switch (step)
             {
                 case HostStep.Finished:
@@ -91,8 +83,12 @@ internal sealed class HostRunner(RunnerContext ctx)
                 case HostStep.Write w:
                     await WriteAsync(w.Next, lost).ConfigureAwait(false);
                     break;
+                case HostStep.Wait when h.State == HostState.Evacuating:
+                    // Records still running: the host needs no daemon until they end (the
+                    // scheduler offers it again then), so do not hold a slot while waiting.
+                    return;
                 case HostStep.Wait wait:
-                    await ctx.DelayUntilAsync(wait.Until, wake, stopping).ConfigureAwait(false);
+                    await ctx.DelayUntilAsync(wait.Until, null, stopping).ConfigureAwait(false);
                     break;
                 case HostStep.ForceDown f:
                     // S1: the service goes down in Nova before any record (and so any evacuate) exists.

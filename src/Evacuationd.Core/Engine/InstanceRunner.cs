@@ -61,8 +61,9 @@ internal sealed class InstanceRunner(RunnerContext ctx)
         {
             await LoopAsync(lost, stopping).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException and not StoreUnavailableException)
         {
+            // A failure of this record's handling (not of etcd's availability) counts for the poison guard.
             failure = $"{ex.GetType().Name}: {ex.Message}";
             throw;
         }

@@ -16,7 +16,10 @@ internal sealed class StoreView
     private readonly Dictionary<string, Versioned<HostRecord>> _hosts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Versioned<InstanceRecord>> _instances = new(StringComparer.Ordinal);
     private readonly Dictionary<RecordKey, string> _owners = new();
+    /// <summary>Unowned records with work left (non-terminal instances, planning or evacuating hosts), and since when.</summary>
     private readonly Dictionary<RecordKey, DateTimeOffset> _unownedSince = new();
+    /// <summary>Per fencing (host, generation): records known, and records not terminal yet.</summary>
+    private readonly Dictionary<(string Host, long Generation), (int Total, int Pending)> _fencings = new();
     private readonly Dictionary<string, DaemonInfo> _daemons = new(StringComparer.Ordinal);
     private readonly AsyncSignal _changed = new();
 
@@ -39,9 +42,11 @@ internal sealed class StoreView
             {
                 _hosts[h.Value.Name] = h;
             }
+            _fencings.Clear();
             foreach (var i in snapshot.Instances)
             {
                 _instances[i.Value.Id] = i;
+                Count(null, i.Value);
             }
             foreach (var (key, owner) in snapshot.Owners)
             {
@@ -53,7 +58,7 @@ internal sealed class StoreView
             }
             foreach (var key in _hosts.Keys.Select(RecordKey.Host).Concat(_instances.Keys.Select(RecordKey.Instance)))
             {
-                if (!_owners.ContainsKey(key))
+                if (!_owners.ContainsKey(key) && HasWork(key))
                 {
                     _unownedSince[key] = previouslyUnowned.GetValueOrDefault(key, now);
                 }
@@ -71,18 +76,22 @@ internal sealed class StoreView
             {
                 case ChangeKind.HostPut when change.Host is { } h:
                     _hosts[h.Value.Name] = h;
-                    MarkUnownedIfFree(RecordKey.Host(h.Value.Name), now);
+                    Track(RecordKey.Host(h.Value.Name), now);
                     break;
                 case ChangeKind.HostDeleted when change.Key is { } k:
                     _hosts.Remove(k.Id);
                     _unownedSince.Remove(k);
                     break;
                 case ChangeKind.InstancePut when change.Instance is { } i:
+                    Count(_instances.GetValueOrDefault(i.Value.Id)?.Value, i.Value);
                     _instances[i.Value.Id] = i;
-                    MarkUnownedIfFree(RecordKey.Instance(i.Value.Id), now);
+                    Track(RecordKey.Instance(i.Value.Id), now);
                     break;
                 case ChangeKind.InstanceDeleted when change.Key is { } k:
-                    _instances.Remove(k.Id);
+                    if (_instances.Remove(k.Id, out var gone))
+                    {
+                        Uncount(gone.Value);
+                    }
                     _unownedSince.Remove(k);
                     break;
                 case ChangeKind.OwnerPut when change.Key is { } k:
@@ -91,7 +100,10 @@ internal sealed class StoreView
                     break;
                 case ChangeKind.OwnerDeleted when change.Key is { } k:
                     _owners.Remove(k);
-                    _unownedSince[k] = now;
+                    if (HasWork(k))
+                    {
+                        _unownedSince[k] = now;
+                    }
                     break;
                 case ChangeKind.DaemonPut when change.Daemon is { } d:
                     _daemons[d.Id] = d;
@@ -209,12 +221,40 @@ internal sealed class StoreView
         return best;
     }
 
-    private void MarkUnownedIfFree(RecordKey key, DateTimeOffset now)
+    /// <summary>Keeps <paramref name="key"/> among the claim candidates exactly while it is unowned and has work left.</summary>
+    private void Track(RecordKey key, DateTimeOffset now)
     {
-        if (!_owners.ContainsKey(key) && !_unownedSince.ContainsKey(key))
+        if (!HasWork(key))
+        {
+            _unownedSince.Remove(key);
+        }
+        else if (!_owners.ContainsKey(key) && !_unownedSince.ContainsKey(key))
         {
             _unownedSince[key] = now;
         }
+    }
+
+    private bool HasWork(RecordKey key) => key.Kind == RecordKind.Host
+        ? _hosts.TryGetValue(key.Id, out var h) && h.Value.State is HostState.Planning or HostState.Evacuating
+        : _instances.TryGetValue(key.Id, out var i) && !i.Value.IsTerminal;
+
+    private void Count(InstanceRecord? before, InstanceRecord after)
+    {
+        var key = (after.SourceHost, after.FenceGeneration);
+        var (total, pending) = _fencings.GetValueOrDefault(key);
+        if (before is null)
+        {
+            total++;
+        }
+        pending += (after.IsTerminal ? 0 : 1) - (before is null || before.IsTerminal ? 0 : 1);
+        _fencings[key] = (total, pending);
+    }
+
+    private void Uncount(InstanceRecord gone)
+    {
+        var key = (gone.SourceHost, gone.FenceGeneration);
+        var (total, pending) = _fencings.GetValueOrDefault(key);
+        _fencings[key] = (total - 1, pending - (gone.IsTerminal ? 0 : 1));
     }
 
     private bool IsWorkable(RecordKey key, out int priority, out DateTimeOffset created)
@@ -223,12 +263,18 @@ internal sealed class StoreView
         created = default;
         if (key.Kind == RecordKind.Host)
         {
-            if (_hosts.TryGetValue(key.Id, out var h) && h.Value.State is HostState.Planning or HostState.Evacuating)
+            if (!_hosts.TryGetValue(key.Id, out var h))
             {
-                created = h.Value.ReportedAt;
+                return false;
+            }
+            created = h.Value.ReportedAt;
+            if (h.Value.State == HostState.Planning)
+            {
                 return true;
             }
-            return false;
+            // An evacuating host needs a daemon only to record its end, once all its records ended.
+            var (total, pending) = _fencings.GetValueOrDefault((h.Value.Name, h.Value.FenceGeneration));
+            return h.Value.State == HostState.Evacuating && pending == 0 && total >= h.Value.Counts.Total;
         }
         if (_instances.TryGetValue(key.Id, out var i) && !i.Value.IsTerminal)
         {

@@ -22,12 +22,12 @@ internal sealed class TestCloud : IAsyncDisposable
 
     public SimulatedCloud Sim => Cloud.Simulator.Cloud;
 
-    public static async Task<TestCloud> StartAsync(int daemons = 3, int instancesPerHost = 3, TimeSpan? rebuild = null, Action<SimulatedCloud>? populate = null, TimeSpan? leaseTtl = null)
+    public static async Task<TestCloud> StartAsync(int daemons = 3, int instancesPerHost = 3, TimeSpan? rebuild = null, Action<SimulatedCloud>? populate = null, TimeSpan? leaseTtl = null, int hosts = 3, int maxConcurrent = 64)
     {
         var ttl = leaseTtl ?? TimeSpan.FromSeconds(2);
         var options = new EmbeddedCloudOptions
         {
-            Hosts = 3,
+            Hosts = hosts,
             InstancesPerHost = instancesPerHost,
             Rebuild = rebuild ?? TimeSpan.FromMilliseconds(300),
             Daemons = daemons,
@@ -35,6 +35,7 @@ internal sealed class TestCloud : IAsyncDisposable
             Engine = new EngineOptions
             {
                 LeaseTtl = ttl,
+                MaxConcurrentRecords = maxConcurrent,
                 KeepAliveInterval = ttl / 4,
                 ClaimRampUp = TimeSpan.Zero,
             LeaseSafetyMargin = ttl / 8,
