@@ -37,7 +37,7 @@ internal sealed class DaemonClient(IReadOnlyList<Uri> servers, ChannelFactory ch
             try
             {
                 // gRPC deadlines are absolute times on the system clock.
-                var options = new CallOptions(deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken);
+                var options = new CallOptions(deadline: TimeProvider.System.GetUtcNow().UtcDateTime + timeout, cancellationToken: cancellationToken); // gRPC deadlines are real time
                 var response = await call(client, options).ResponseAsync.ConfigureAwait(false);
                 current = index;
                 return response;

@@ -50,7 +50,7 @@ public sealed class DemoRunner(DemoScenario scenario, TextWriter output, ILogger
             Source = Evacuationd.Contracts.V1.FenceSource.FenceAgent,
             Reporter = "demo fence agent",
             EventId = $"demo-{Guid.NewGuid():N}",
-            FencedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+            FencedAt = Timestamp.FromDateTimeOffset(TimeProvider.System.GetUtcNow()),
             Reason = "node lost (demo)",
         }, cancellationToken: ct).ConfigureAwait(false);
         progress.Line($"ReportFenced answered {reply.Outcome} for {reply.EvacuationId}: the host record was committed before the answer");
