@@ -3,6 +3,12 @@ namespace Evacuationd.Nova;
 /// <summary>How to reach Nova. Section "Nova" of the configuration.</summary>
 public sealed class NovaClientOptions
 {
+    /// <summary>
+    /// A clouds.yaml entry to take the credentials from (OpenStack's lookup order; OS_CLOUD
+    /// when empty). Values set explicitly here win over the file.
+    /// </summary>
+    public string? Cloud { get; set; }
+
     /// <summary>Keystone v3 URL, e.g. http://keystone:5000/v3. Required unless <see cref="ComputeEndpoint"/> and <see cref="Token"/> are set.</summary>
     public string? AuthUrl { get; set; }
     public string? Username { get; set; }
@@ -29,6 +35,12 @@ public sealed class NovaClientOptions
     public TimeSpan EvacuateTimeout { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>Tries of an idempotent call on a transient failure. Default 3.</summary>
     public int IdempotentTries { get; set; } = 3;
+    /// <summary>
+    /// How long returning a host to service retries Nova's 400 "done evacuation migrations
+    /// remain" (the restarted nova-compute has not cleaned up yet). Default 5 min.
+    /// </summary>
+    public TimeSpan ReleaseRetryFor { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Page size for server listings. Default 500.</summary>
     public int PageSize { get; set; } = 500;
 

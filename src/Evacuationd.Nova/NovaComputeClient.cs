@@ -14,9 +14,13 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
     private readonly NovaTransport _nova;
     private readonly ITokenSource _tokens;
     private readonly NovaClientOptions _options;
+    private readonly TimeProvider _time;
 
-    public NovaComputeClient(NovaClientOptions options, TimeProvider time, HttpClient? http = null)
+    /// <param name="options">Explicit settings; with <see cref="NovaClientOptions.Cloud"/> (or OS_CLOUD) completed from clouds.yaml.</param>
+    public NovaComputeClient(NovaClientOptions options, TimeProvider time, HttpClient? http = null, CloudsYamlEnvironment? environment = null)
     {
+        options = CloudsYaml.Resolve(options, environment ?? CloudsYamlEnvironment.FromProcess());
+        _time = time;
         var errors = options.Validate();
         if (errors.Count > 0)
         {
@@ -140,6 +144,56 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
         {
             throw new ComputeException("read the image", ex.Message, transient: true, inner: ex);
         }
+    }
+
+    public async Task<ComputeService> ReleaseServiceAsync(ComputeService service, bool enable, CancellationToken ct)
+    {
+        const string op = "return the service to service";
+        var deadline = _time.GetUtcNow() + _options.ReleaseRetryFor;
+        for (var round = 1; ; round++)
+        {
+            var r = await _nova.SendAsync(op, HttpMethod.Put, $"os-services/{Uri.EscapeDataString(service.Id)}", new JsonObject { ["forced_down"] = false }, true, ct).ConfigureAwait(false);
+            var message = r.Success ? "" : NovaErrors.MessageOf(r.Text, r.Status);
+            // Nova refuses while `done` evacuation migrations remain: the restarted
+            // nova-compute has not cleaned them up yet (FACTS.md). Try again shortly.
+            if (r.Status == 400 && message.Contains("evacuation migration records remain", StringComparison.Ordinal) && _time.GetUtcNow() < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 250 * round)), _time, ct).ConfigureAwait(false);
+                continue;
+            }
+            NovaTransport.Ensure(r, op);
+            break;
+        }
+        return enable
+            ? await UpdateServiceAsync("enable the service", service, new JsonObject { ["status"] = "enabled" }, ct).ConfigureAwait(false)
+            : (await FindComputeServiceAsync(service.Host, ct).ConfigureAwait(false)) ?? service;
+    }
+
+    public async Task LockAsync(string instanceUuid, string reason, CancellationToken ct)
+    {
+        const string op = "lock the server";
+        var version = await _nova.VersionAsync(ct).ConfigureAwait(false);
+        JsonNode body = version >= Microversion.LockReason
+            ? new JsonObject { ["lock"] = new JsonObject { ["locked_reason"] = reason } }
+            : new JsonObject { ["lock"] = null };
+        NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Post, $"servers/{Uri.EscapeDataString(instanceUuid)}/action", body, true, ct).ConfigureAwait(false), op);
+    }
+
+    public async Task UnlockAsync(string instanceUuid, CancellationToken ct)
+    {
+        const string op = "unlock the server";
+        NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Post, $"servers/{Uri.EscapeDataString(instanceUuid)}/action", new JsonObject { ["unlock"] = null }, true, ct).ConfigureAwait(false), op);
+    }
+
+    public async Task ResetStateAsync(string instanceUuid, string state, CancellationToken ct)
+    {
+        const string op = "reset the server's state";
+        if (state is not ("error" or "active"))
+        {
+            throw new ArgumentException($"reset state must be error or active, not {state}", nameof(state));
+        }
+        NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Post, $"servers/{Uri.EscapeDataString(instanceUuid)}/action",
+            new JsonObject { ["os-resetState"] = new JsonObject { ["state"] = state } }, true, ct).ConfigureAwait(false), op);
     }
 
     public void Dispose()

@@ -71,6 +71,12 @@ internal sealed class EvacsimTestbed : IComputeTestbed
         return Task.CompletedTask;
     }
 
+    public Task RestartComputeAsync(string host)
+    {
+        Cloud.PowerOn(host);
+        return Task.CompletedTask;
+    }
+
     public Task LetTimePassAsync(TimeSpan duration)
     {
         Time.Advance(duration);

@@ -23,6 +23,21 @@ public interface IComputeClient
     /// <summary>Disables the service with a reason. Idempotent.</summary>
     Task<ComputeService> DisableAsync(ComputeService service, string reason, CancellationToken ct);
 
+    /// <summary>
+    /// Returns a host to service (S7): forced_down=false, retrying Nova's 400 while `done`
+    /// evacuation migrations remain (until the restarted nova-compute cleaned up, within the
+    /// client's bound), then, with <paramref name="enable"/>, status enabled. Idempotent.
+    /// </summary>
+    Task<ComputeService> ReleaseServiceAsync(ComputeService service, bool enable, CancellationToken ct);
+
+    /// <summary>Locks the server with a reason (the reason from 2.73), so users cannot race its recovery.</summary>
+    Task LockAsync(string instanceUuid, string reason, CancellationToken ct);
+
+    Task UnlockAsync(string instanceUuid, CancellationToken ct);
+
+    /// <summary>os-resetState: sets vm_state ("error" or "active") and clears task_state.</summary>
+    Task ResetStateAsync(string instanceUuid, string state, CancellationToken ct);
+
     /// <summary>Every server on the host, all tenants, all pages.</summary>
     Task<IReadOnlyList<ServerView>> ListServersOnHostAsync(string host, CancellationToken ct);
 

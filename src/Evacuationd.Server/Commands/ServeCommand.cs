@@ -107,15 +107,15 @@ internal static class ServeCommand
 
         var etcd = Bind<EtcdOptions>("Etcd");
         errors.AddRange(etcd.Validate());
-        var nova = new NovaClientOptions();
-        if (configuration["Nova:Cloud"] is { Length: > 0 } cloud)
+        var nova = Bind<NovaClientOptions>("Nova");
+        try
         {
-            errors.Add($"Nova:Cloud ('{cloud}'): clouds.yaml lookup is not supported by this build yet; give Nova:AuthUrl, Nova:Username, Nova:Password and Nova:ProjectName.");
-        }
-        else
-        {
-            nova = Bind<NovaClientOptions>("Nova");
+            nova = CloudsYaml.Resolve(nova, CloudsYamlEnvironment.FromProcess());
             errors.AddRange(nova.Validate());
+        }
+        catch (CloudsYamlException ex)
+        {
+            errors.Add(ex.Message);
         }
         var listen = configuration["Grpc:Listen"] ?? "";
         if (listen.Length == 0)

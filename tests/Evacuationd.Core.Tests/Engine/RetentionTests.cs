@@ -52,5 +52,9 @@ public sealed class RetentionTests
         public Task<IReadOnlyList<MigrationView>> ListEvacuationMigrationsAsync(string instanceUuid, CancellationToken ct) => Never<IReadOnlyList<MigrationView>>();
         public Task<EvacuateOutcome> EvacuateAsync(string instanceUuid, string? targetHost, CancellationToken ct) => Never<EvacuateOutcome>();
         public Task<IReadOnlyDictionary<string, string>> GetImagePropertiesAsync(string imageId, CancellationToken ct) => Never<IReadOnlyDictionary<string, string>>();
+        public Task<ComputeService> ReleaseServiceAsync(ComputeService service, bool enable, CancellationToken ct) => Never<ComputeService>();
+        public Task LockAsync(string instanceUuid, string reason, CancellationToken ct) => Never<bool>();
+        public Task UnlockAsync(string instanceUuid, CancellationToken ct) => Never<bool>();
+        public Task ResetStateAsync(string instanceUuid, string state, CancellationToken ct) => Never<bool>();
     }
 }

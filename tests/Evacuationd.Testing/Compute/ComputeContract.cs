@@ -156,6 +156,55 @@ public abstract class ComputeContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AHostIsReturnedToServiceOnlyOnceItsRestartedComputeCleanedUp()
+    {
+        var host = await Bed.FreshHostWithInstancesAsync(1);
+        var nova = Bed.Client();
+        var server = (await nova.ListServersOnHostAsync(host, CancellationToken.None))[0];
+        await Bed.KillComputeAsync(host);
+        var service = await nova.ForceDownAsync((await nova.FindComputeServiceAsync(host, CancellationToken.None))!, CancellationToken.None);
+        await nova.DisableAsync(service, "contract test", CancellationToken.None);
+        await nova.EvacuateAsync(server.Id, null, CancellationToken.None);
+        Assert.NotNull(await EventuallyAsync(async () =>
+            (await nova.ListEvacuationMigrationsAsync(server.Id, CancellationToken.None))[0].Done ? true : default(bool?)));
+
+        // Nova refuses forced_down=false while the `done` migration remains: the release keeps
+        // trying while the host's nova-compute restarts and cleans up.
+        await Bed.RestartComputeAsync(host);
+        var release = nova.ReleaseServiceAsync(service, enable: true, CancellationToken.None);
+        var cleaned = await EventuallyAsync(async () =>
+            (await nova.ListEvacuationMigrationsAsync(server.Id, CancellationToken.None))[0].Status == "completed" ? true : default(bool?));
+        var released = await release.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.NotNull(cleaned);
+        Assert.False(released.ForcedDown);
+        Assert.True(released.Enabled);
+        var after = (await nova.FindComputeServiceAsync(host, CancellationToken.None))!;
+        Assert.False(after.ForcedDown);
+        Assert.True(after.Enabled);
+    }
+
+    [Fact]
+    public async Task LockUnlockAndResetStateShowInTheServer()
+    {
+        var host = await Bed.FreshHostWithInstancesAsync(1);
+        var nova = Bed.Client();
+        var id = (await nova.ListServersOnHostAsync(host, CancellationToken.None))[0].Id;
+
+        await nova.LockAsync(id, "evacuationd: being evacuated", CancellationToken.None);
+        var locked = await nova.GetServerAsync(id, CancellationToken.None);
+        await nova.UnlockAsync(id, CancellationToken.None);
+        var unlocked = await nova.GetServerAsync(id, CancellationToken.None);
+        await nova.ResetStateAsync(id, "error", CancellationToken.None);
+        var reset = await nova.GetServerAsync(id, CancellationToken.None);
+
+        Assert.True(locked!.Locked);
+        Assert.False(unlocked!.Locked);
+        Assert.Equal("error", reset!.VmState);
+        Assert.Null(reset.TaskState);
+    }
+
+    [Fact]
     public async Task NovaErrorsCarryNovasMessageAndStatus()
     {
         var nova = Bed.Client();

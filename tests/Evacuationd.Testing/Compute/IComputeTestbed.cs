@@ -17,6 +17,9 @@ public interface IComputeTestbed : IAsyncDisposable
     /// <summary>Makes the host's nova-compute stop (the host died, not yet fenced).</summary>
     Task KillComputeAsync(string host);
 
+    /// <summary>Starts the host's nova-compute again (the host came back after its fencing).</summary>
+    Task RestartComputeAsync(string host);
+
     /// <summary>
     /// Lets time pass for the cloud: a fake clock advances; a real cloud is waited for. Used
     /// by the suite to wait for Nova's asynchronous work with a bounded budget.
