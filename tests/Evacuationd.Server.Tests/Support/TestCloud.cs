@@ -22,7 +22,7 @@ internal sealed class TestCloud : IAsyncDisposable
 
     public SimulatedCloud Sim => Cloud.Simulator.Cloud;
 
-    public static async Task<TestCloud> StartAsync(int daemons = 3, int instancesPerHost = 3, TimeSpan? rebuild = null, Action<SimulatedCloud>? populate = null, TimeSpan? leaseTtl = null, int hosts = 3, int maxConcurrent = 64)
+    public static async Task<TestCloud> StartAsync(int daemons = 3, int instancesPerHost = 3, TimeSpan? rebuild = null, Action<SimulatedCloud>? populate = null, TimeSpan? leaseTtl = null, int hosts = 3, int maxConcurrent = 64, string? targetHost = null)
     {
         var ttl = leaseTtl ?? TimeSpan.FromSeconds(2);
         var options = new EmbeddedCloudOptions
@@ -47,6 +47,7 @@ internal sealed class TestCloud : IAsyncDisposable
                     BackoffBase = TimeSpan.FromMilliseconds(200),
                     BackoffMax = TimeSpan.FromSeconds(1),
                     RebuildTimeout = TimeSpan.FromSeconds(30),
+                    TargetHost = targetHost,
                 },
             },
         };
