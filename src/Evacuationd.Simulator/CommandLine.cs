@@ -1,4 +1,5 @@
 using System.Globalization;
+using Evacuationd.Simulator.Faults;
 
 namespace Evacuationd.Simulator;
 
@@ -12,9 +13,20 @@ public static class CommandLine
         "usage: evacsim [--listen URL] [--hosts N] [--instances-per-host M] [--rebuild-ms MS]\n" +
         "               [--service-down-time-ms MS] [--cleanup-ms MS] [--token-ttl-s S] [--seed N]\n" +
         "               [--max-parallel-rebuilds N] [--region NAME] [--max-microversion 2.X]\n" +
+        "               [--fault KIND[:K=V,...]]...\n" +
         "defaults: --listen http://127.0.0.1:8774 --hosts 3 --instances-per-host 4 --rebuild-ms 1500\n" +
         "          --service-down-time-ms 60000 --cleanup-ms 3000 --token-ttl-s 3600 --seed 1\n" +
-        "          --max-parallel-rebuilds 0 (unlimited)";
+        "          --max-parallel-rebuilds 0 (unlimited), no faults\n" +
+        "faults (repeatable; p = probability in [0,1], default 1; drawn from a generator seeded by --seed;\n" +
+        "        changeable at run time with PUT/GET/DELETE /_sim/faults):\n" +
+        "  latency:p=P,ms=MS[,path=SUB][,method=M][,after=true]  delay the answer (after: operation first)\n" +
+        "  5xx:p=P[,code=500|503][,path=SUB][,method=M]          answer 5xx, do nothing\n" +
+        "  5xx-after:p=P[,code=C][,path=SUB][,method=M]          do it, then answer 5xx\n" +
+        "  timeout:p=P[,ms=MS][,path=SUB][,method=M][,after=true] never answer (close after ms if given)\n" +
+        "  evacuate-error:p=P[,host=H]      accepted evacuation fails at the end (migration error)\n" +
+        "  novalidhost:p=P[,host=H]         accepted evacuation finds no host (NoValidHost)\n" +
+        "  refuse-force-down[:host=H][,p=P] forced_down true on os-services answers 500\n" +
+        "  path=SUB matches a substring of the URL path, e.g. os-migrations, /action, /identity/";
 
     /// <summary>Parses <paramref name="args"/>; accepts <c>--opt value</c> and <c>--opt=value</c>.</summary>
     public static CommandLineResult Parse(IReadOnlyList<string> args)
@@ -75,7 +87,7 @@ public static class CommandLine
 
     private static bool IsKnown(string name) => name is "--listen" or "--hosts" or "--instances-per-host"
         or "--rebuild-ms" or "--service-down-time-ms" or "--cleanup-ms" or "--token-ttl-s" or "--seed"
-        or "--region" or "--max-microversion" or "--max-parallel-rebuilds";
+        or "--region" or "--max-microversion" or "--max-parallel-rebuilds" or "--fault";
 
     private static (SimulatorOptions Options, string? Error) Apply(SimulatorOptions o, string name, string value)
     {
@@ -106,6 +118,10 @@ public static class CommandLine
                 return Evacuationd.Simulator.Http.ApiVersion.TryParse(value, out var mv) && mv.Major == 2 && mv.Minor >= 1
                     ? (o with { MaxMicroversion = value }, null)
                     : (o, $"option '--max-microversion': '{value}' is not a version like 2.93");
+            case "--fault":
+                return FaultSpec.TryParse(value, out var faultError) is { } fault
+                    ? (o with { Faults = [.. o.Faults, fault] }, null)
+                    : (o, $"option '--fault': {faultError}");
             default:
                 return (o, $"unknown option '{name}'");
         }

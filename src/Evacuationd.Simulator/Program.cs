@@ -47,6 +47,11 @@ internal static class Program
             Console.WriteLine($"evacsim listening on {sim.BaseUrl}");
             Console.WriteLine($"identity: {sim.IdentityUrl}");
             Console.WriteLine($"compute: {sim.ComputeUrl} ({o.Hosts} hosts x {o.InstancesPerHost} instances, rebuild {o.Rebuild.TotalMilliseconds} ms)");
+            foreach (var fault in o.Faults)
+            {
+                Console.WriteLine($"fault: {fault}");
+            }
+
             await stop.Task.ConfigureAwait(false);
             Console.WriteLine("evacsim: stopping");
         }

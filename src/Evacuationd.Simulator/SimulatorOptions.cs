@@ -1,3 +1,5 @@
+using Evacuationd.Simulator.Faults;
+
 namespace Evacuationd.Simulator;
 
 /// <summary>Settings of a simulated cloud (evacsim).</summary>
@@ -24,7 +26,8 @@ public sealed record SimulatorOptions
     /// <summary>Kestrel listen URL; port 0 picks a free port.</summary>
     public string Listen { get; init; } = "http://127.0.0.1:8774";
 
-    /// <summary>Seed of the random generator (ids, tokens are deterministic for a seed).</summary>
+    /// <summary>Seed of the random generators (ids, tokens and injected faults are deterministic for a seed;
+    /// faults draw from their own generator, so turning them on does not change the ids).</summary>
     public int Seed { get; init; } = 1;
 
     /// <summary>Highest compute microversion served (Nova Zed: 2.93).</summary>
@@ -36,4 +39,8 @@ public sealed record SimulatorOptions
 
     /// <summary>Region name in the catalog.</summary>
     public string Region { get; init; } = "RegionOne";
+
+    /// <summary>Fault rules in force from the start (see <see cref="FaultKinds"/>); replaceable at run time
+    /// with <see cref="Model.SimulatedCloud.SetFaults"/> or <c>PUT /_sim/faults</c>.</summary>
+    public IReadOnlyList<FaultSpec> Faults { get; init; } = [];
 }

@@ -77,7 +77,8 @@ internal sealed class TestCloud : IAsyncDisposable
     public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     /// <summary>Sends a Nova request with the token and a microversion (null: no header).</summary>
-    public async Task<Reply> SendAsync(HttpMethod method, string path, string? body = null, string? microversion = "2.93", string? token = null)
+    public async Task<Reply> SendAsync(
+        HttpMethod method, string path, string? body = null, string? microversion = "2.93", string? token = null, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
         request.Headers.TryAddWithoutValidation("X-Auth-Token", token ?? Token);
@@ -91,8 +92,8 @@ internal sealed class TestCloud : IAsyncDisposable
             request.Content = Json(body);
         }
 
-        using var response = await Http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
+        using var response = await Http.SendAsync(request, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
         return new Reply(response.StatusCode, text, text.Length > 0 && text.TrimStart().StartsWith('{') ? JsonNode.Parse(text) : null, response.Headers, response.Content.Headers);
     }
 
@@ -104,6 +105,24 @@ internal sealed class TestCloud : IAsyncDisposable
 
     public Task<Reply> EvacuateAsync(string id, string body = """{"evacuate":{}}""", string microversion = "2.93") =>
         PostAsync($"compute/v2.1/servers/{id}/action", body, microversion);
+
+    /// <summary>Guard against a test hanging forever on an await that should complete (not a sleep).</summary>
+    public static readonly TimeSpan Guard = TimeSpan.FromSeconds(20);
+
+    /// <summary>Completes once the simulator has started holding <paramref name="count"/> requests (latency or
+    /// timeout) in total, i.e. their delay timers exist on the fake clock and advancing it will release them.</summary>
+    public Task HoldsStartedAsync(long count) => Cloud.FaultInjector.WhenHoldsStarted(count).WaitAsync(Guard);
+
+    /// <summary>GET /_sim/stats as JSON.</summary>
+    public async Task<JsonNode> StatsAsync() =>
+        JsonNode.Parse(await Http.GetStringAsync(new Uri("_sim/stats", UriKind.Relative)))!;
+
+    /// <summary>Powers a host off and forces its service down (evacuations from it are then accepted).</summary>
+    public async Task FailHostAsync(string host)
+    {
+        Cloud.PowerOff(host);
+        Assert.Equal(HttpStatusCode.OK, (await ForceDownAsync(host)).Status);
+    }
 
     public async Task<JsonObject> ServerAsync(string id)
     {

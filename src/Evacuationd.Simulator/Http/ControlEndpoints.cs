@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Evacuationd.Simulator.Model;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -25,7 +26,35 @@ internal static class ControlEndpoints
         app.MapGet("/_sim/migrations", (SimulatedCloud cloud) => Results.Json(cloud.ListMigrations(), Json));
         app.MapGet("/_sim/evacuate-calls", (SimulatedCloud cloud) => Results.Json(cloud.GetEvacuateCalls(), Json));
         app.MapGet("/_sim/requests", (SimulatedCloud cloud) => Results.Json(cloud.GetRequestLog(), Json));
+        app.MapGet("/_sim/faults", (SimulatedCloud cloud) => Reply.Json(FaultJson.Settings(cloud.GetFaults())));
+        app.MapPut("/_sim/faults", PutFaultsAsync);
+        app.MapDelete("/_sim/faults", (SimulatedCloud cloud) => Reply.Json(FaultJson.Settings(cloud.ClearFaults())));
     }
+
+    /// <summary>PUT /_sim/faults: replaces the whole fault set (and reseeds when a seed is given); 400 changes nothing.</summary>
+    private static async Task<IResult> PutFaultsAsync(HttpContext ctx, SimulatedCloud cloud)
+    {
+        JsonNode? body;
+        try
+        {
+            body = await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            return BadRequest("the body is not JSON: " + ex.Message);
+        }
+
+        var (faults, seed, error) = FaultJson.Read(body);
+        if (faults is null)
+        {
+            return BadRequest(error!);
+        }
+
+        return Reply.Json(FaultJson.Settings(cloud.SetFaults(faults, seed)));
+    }
+
+    private static IResult BadRequest(string message) =>
+        Results.Json(new { error = message }, Json, statusCode: StatusCodes.Status400BadRequest);
 
     private static IResult Power(string host, Func<string, HostSnapshot> action)
     {

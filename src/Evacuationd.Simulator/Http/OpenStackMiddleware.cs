@@ -1,5 +1,10 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Evacuationd.Simulator.Faults;
 using Evacuationd.Simulator.Model;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Evacuationd.Simulator.Http;
@@ -7,9 +12,14 @@ namespace Evacuationd.Simulator.Http;
 /// <summary>
 /// Applies to the OpenStack surfaces (/identity, /compute, /image): request ids
 /// (x-openstack-request-id, plus x-compute-request-id for Nova), recorded in the model;
-/// X-Auth-Token checking (keystonemiddleware's 401) and microversion negotiation for Nova.
+/// X-Auth-Token checking (keystonemiddleware's 401) and microversion negotiation for Nova;
+/// the request-level injected faults (latency, 5xx, 5xx-after, timeout) wrap all of it.
 /// </summary>
-internal sealed partial class OpenStackMiddleware(RequestDelegate next, SimulatedCloud cloud, ILogger<OpenStackMiddleware> logger)
+internal sealed partial class OpenStackMiddleware(
+    RequestDelegate next,
+    SimulatedCloud cloud,
+    IHostApplicationLifetime lifetime,
+    ILogger<OpenStackMiddleware> logger)
 {
     private const string VersionHeader = "OpenStack-API-Version";
     private const string LegacyVersionHeader = "X-OpenStack-Nova-API-Version";
@@ -36,6 +46,31 @@ internal sealed partial class OpenStackMiddleware(RequestDelegate next, Simulate
             ctx.Response.Headers["x-compute-request-id"] = requestId;
         }
 
+        var plan = cloud.FaultInjector.PlanRequest(ctx.Request.Method, path.Value ?? string.Empty);
+        int? answered = null;
+        try
+        {
+            if (plan.IsEmpty)
+            {
+                await ServeAsync(ctx, requestId).ConfigureAwait(false);
+            }
+            else
+            {
+                answered = await ServeWithFaultsAsync(ctx, requestId, plan).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            cloud.RecordRequest(requestId, ctx.Request.Method, path.Value + ctx.Request.QueryString.Value, answered ?? ctx.Response.StatusCode, plan.Describe());
+        }
+    }
+
+    /// <summary>Token / microversion checks, then the endpoint; an unexpected exception becomes Nova's 500.</summary>
+    private async Task ServeAsync(HttpContext ctx, string requestId)
+    {
+        var path = ctx.Request.Path;
+        var isCompute = path.StartsWithSegments("/compute", StringComparison.Ordinal);
+        var isImage = path.StartsWithSegments("/image", StringComparison.Ordinal);
         try
         {
             var refusal = isCompute && !IsVersionDocument(path.Value ?? string.Empty) ? CheckCompute(ctx)
@@ -54,15 +89,162 @@ internal sealed partial class OpenStackMiddleware(RequestDelegate next, Simulate
         {
             LogUnexpected(logger, ex, ctx.Request.Method, path.Value ?? string.Empty);
             ctx.Response.Clear();
-            ctx.Response.Headers["x-openstack-request-id"] = requestId;
+            SetRequestIdHeaders(ctx, requestId);
             await Reply.Nova(StatusCodes.Status500InternalServerError, "Unexpected API Error. " + ex.GetType().Name)
                 .ExecuteAsync(ctx).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Applies the planned faults. Delays and hangs are <c>Task.Delay</c> on the model's <see cref="TimeProvider"/>
+    /// (real time with the system clock, test-driven with a fake one) and end early when the client goes away or
+    /// the simulator stops. Order: a latency before the operation, then a failure before it (5xx, timeout),
+    /// else the operation with its answer buffered, then a latency after it, then a failure after it
+    /// (5xx-after, timeout with after), else the buffered answer. Returns the status the client got when it
+    /// differs from the response's (0: none).
+    /// </summary>
+    private async Task<int?> ServeWithFaultsAsync(HttpContext ctx, string requestId, RequestFaultPlan plan)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, lifetime.ApplicationStopping);
+        var latency = plan.Latency;
+        var failure = plan.Failure;
+        if (latency is { After: false } && !await HoldAsync(ctx, latency.Ms ?? 0, stop.Token).ConfigureAwait(false))
+        {
+            return 0;
+        }
+
+        if (failure is { Kind: FaultKinds.ServerError })
+        {
+            await RecordEvacuateRefusedAsync(ctx, requestId, failure.Status, failure.Kind).ConfigureAwait(false);
+            await InjectedError(ctx, failure).ExecuteAsync(ctx).ConfigureAwait(false);
+            return null;
+        }
+
+        if (failure is { Kind: FaultKinds.Timeout, After: false })
+        {
+            await RecordEvacuateRefusedAsync(ctx, requestId, 0, failure.Kind).ConfigureAwait(false);
+            await HangAsync(ctx, failure.Ms, stop.Token).ConfigureAwait(false);
+            return 0;
+        }
+
+        if (latency is not { After: true } && failure is null)
+        {
+            await ServeAsync(ctx, requestId).ConfigureAwait(false);
+            return null;
+        }
+
+        // The operation runs now; its answer is held back in memory.
+        var original = ctx.Response.Body;
+        using var buffer = new MemoryStream();
+        ctx.Response.Body = buffer;
+        try
+        {
+            await ServeAsync(ctx, requestId).ConfigureAwait(false);
+            await ctx.Response.BodyWriter.FlushAsync(stop.Token).ConfigureAwait(false);
+        }
         finally
         {
-            cloud.RecordRequest(requestId, ctx.Request.Method, path.Value + ctx.Request.QueryString.Value, ctx.Response.StatusCode);
+            ctx.Response.Body = original;
+        }
+
+        if (latency is { After: true } && !await HoldAsync(ctx, latency.Ms ?? 0, stop.Token).ConfigureAwait(false))
+        {
+            cloud.MarkEvacuateAnswer(requestId, 0, latency.Kind);
+            return 0;
+        }
+
+        switch (failure)
+        {
+            case { Kind: FaultKinds.ServerErrorAfter }:
+                cloud.MarkEvacuateAnswer(requestId, failure.Status, failure.Kind);
+                ctx.Response.Clear();
+                SetRequestIdHeaders(ctx, requestId);
+                await InjectedError(ctx, failure).ExecuteAsync(ctx).ConfigureAwait(false);
+                return null;
+            case { Kind: FaultKinds.Timeout }:
+                cloud.MarkEvacuateAnswer(requestId, 0, failure.Kind);
+                await HangAsync(ctx, failure.Ms, stop.Token).ConfigureAwait(false);
+                return 0;
+            default:
+                buffer.Position = 0;
+                await buffer.CopyToAsync(original, stop.Token).ConfigureAwait(false);
+                return null;
         }
     }
+
+    /// <summary>Waits <paramref name="ms"/> on the model's clock. When the client or the simulator goes away
+    /// first, the connection is dropped (never a half answer) and the result is false.</summary>
+    private async Task<bool> HoldAsync(HttpContext ctx, int ms, CancellationToken stop)
+    {
+        var delay = Task.Delay(TimeSpan.FromMilliseconds(ms), cloud.Time, stop);
+        cloud.FaultInjector.NoteHold();
+        try
+        {
+            await delay.ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            ctx.Abort();
+            return false;
+        }
+    }
+
+    /// <summary>Never answers: waits until the client gives up, or <paramref name="ms"/> on the model's clock,
+    /// and then closes the connection without an answer.</summary>
+    private async Task HangAsync(HttpContext ctx, int? ms, CancellationToken stop)
+    {
+        if (await HoldAsync(ctx, ms ?? Timeout.Infinite, stop).ConfigureAwait(false))
+        {
+            ctx.Abort();
+        }
+    }
+
+    /// <summary>An evacuate refused by an injected fault before the model saw it is still recorded (not accepted).</summary>
+    private async Task RecordEvacuateRefusedAsync(HttpContext ctx, string requestId, int status, string fault)
+    {
+        if (!HttpMethods.IsPost(ctx.Request.Method) || ActionPath().Match(ctx.Request.Path.Value ?? string.Empty) is not { Success: true } m)
+        {
+            return;
+        }
+
+        try
+        {
+            var node = await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted).ConfigureAwait(false);
+            if (node is JsonObject { Count: > 0 } body && body.First().Key == "evacuate")
+            {
+                cloud.RecordFaultedEvacuate(m.Groups[1].Value, status, requestId, fault);
+            }
+        }
+        catch (JsonException)
+        {
+            // not an evacuate we can read: nothing to record
+        }
+    }
+
+    /// <summary>The 5xx of an injected fault: Keystone's error shape under /identity, Nova's elsewhere.</summary>
+    private static IResult InjectedError(HttpContext ctx, FaultSpec fault)
+    {
+        var status = fault.Status;
+        var message = status == StatusCodes.Status500InternalServerError
+            ? $"Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible. (evacsim injected fault {fault.Kind})"
+            : $"The server is currently unavailable. Please try again at a later time. (evacsim injected fault {fault.Kind})";
+        return ctx.Request.Path.StartsWithSegments("/identity", StringComparison.Ordinal)
+            ? Reply.Keystone(status, status == StatusCodes.Status500InternalServerError ? "Internal Server Error" : "Service Unavailable", message)
+            : Reply.Nova(status, message);
+    }
+
+    private static void SetRequestIdHeaders(HttpContext ctx, string requestId)
+    {
+        ctx.Response.Headers["x-openstack-request-id"] = requestId;
+        if (ctx.Request.Path.StartsWithSegments("/compute", StringComparison.Ordinal))
+        {
+            ctx.Response.Headers["x-compute-request-id"] = requestId;
+        }
+    }
+
+    [GeneratedRegex("^/compute/v2\\.1/servers/([^/]+)/action/?$", RegexOptions.CultureInvariant)]
+    private static partial Regex ActionPath();
 
     private static bool IsVersionDocument(string path) =>
         path is "/compute" or "/compute/" or "/compute/v2.1" or "/compute/v2.1/" or "/compute/v2" or "/compute/v2/";

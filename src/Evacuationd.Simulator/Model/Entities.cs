@@ -86,6 +86,12 @@ internal sealed class EvacuationJob
 
     /// <summary>Set when a second evacuate of the same instance was accepted while this one ran.</summary>
     public bool Duplicated { get; set; }
+
+    /// <summary>Fault injection: the scheduler will find no host at 0.2 R.</summary>
+    public bool InjectNoValidHost { get; set; }
+
+    /// <summary>Fault injection: the rebuild fails at R (migration error, instance error, host unchanged).</summary>
+    public bool InjectRebuildError { get; set; }
 }
 
 internal sealed class SimToken

@@ -1,3 +1,5 @@
+using Evacuationd.Simulator.Faults;
+
 namespace Evacuationd.Simulator.Model;
 
 public sealed partial class SimulatedCloud
@@ -158,6 +160,7 @@ public sealed partial class SimulatedCloud
             RequestedHost = targetHost,
             FinalVmState = finalVmState,
         };
+        DrawEvacuationFaults(job);
         instance.ActiveEvacuation = job;
         if (Options.MaxParallelRebuilds > 0 && _runningRebuilds >= Options.MaxParallelRebuilds)
         {
@@ -212,7 +215,12 @@ public sealed partial class SimulatedCloud
 
         var instance = job.Instance;
         SimHost? dest;
-        if (job.RequestedHost is { } requested)
+        if (job.InjectNoValidHost)
+        {
+            dest = null;
+            _faults.Count(FaultKinds.NoValidHost);
+        }
+        else if (job.RequestedHost is { } requested)
         {
             dest = _hostsByName.TryGetValue(requested, out var r) && r.Name != job.Source && IsSchedulable(r, at) ? r : null;
         }
@@ -253,6 +261,11 @@ public sealed partial class SimulatedCloud
             return;
         }
 
+        if (job.InjectRebuildError)
+        {
+            return; // a rebuild that will fail never shows the ACTIVE window
+        }
+
         var instance = job.Instance;
         instance.TaskState = null;
         instance.VmState = job.FinalVmState;
@@ -283,6 +296,22 @@ public sealed partial class SimulatedCloud
                 $"Instance instance-{instance.Sequence:x8} already exists.",
                 "Traceback (most recent call last):\n  File \"/usr/lib/python3/dist-packages/nova/compute/manager.py\", in rebuild_instance\n" +
                 $"nova.exception.InstanceExists: Instance instance-{instance.Sequence:x8} already exists.\n",
+                at);
+            return;
+        }
+
+        if (job.InjectRebuildError)
+        {
+            // A failed rebuild: the instance stays on the source host in error.
+            _faults.Count(FaultKinds.EvacuateError);
+            job.Migration.Set(MigrationStatuses.Error, at);
+            instance.VmState = VmStates.Error;
+            instance.PowerState = PowerStates.NoState;
+            instance.Fault = new InstanceFault(
+                500,
+                $"Rebuild of instance {instance.Uuid} failed on {job.Destination}: evacsim injected fault evacuate-error",
+                "Traceback (most recent call last):\n  File \"/usr/lib/python3/dist-packages/nova/compute/manager.py\", in rebuild_instance\n" +
+                $"nova.exception.BuildAbortException: Build of instance {instance.Uuid} aborted: evacsim injected fault evacuate-error\n",
                 at);
             return;
         }

@@ -1,3 +1,5 @@
+using Evacuationd.Simulator.Faults;
+
 namespace Evacuationd.Simulator.Model;
 
 public sealed partial class SimulatedCloud
@@ -31,7 +33,8 @@ public sealed partial class SimulatedCloud
 
     /// <summary>
     /// PUT os-services/{uuid} (2.53+): any of forced_down, status (enabled|disabled) and disabled_reason.
-    /// Refuses to force a host up while <c>done</c> evacuation migrations from it remain.
+    /// Refuses to force a host up while <c>done</c> evacuation migrations from it remain. A firing
+    /// <c>refuse-force-down</c> fault answers a force-down (forced_down true) with 500 and changes nothing.
     /// </summary>
     public SimOutcome<ServiceSnapshot> UpdateService(string serviceId, bool? forcedDown, string? status, string? disabledReason)
     {
@@ -64,6 +67,16 @@ public sealed partial class SimulatedCloud
                 return SimError.BadRequest(
                     $"Unable to force up host {host.Name} as `done` evacuation migration records remain associated with the host. " +
                     "Ensure the compute service has been restarted, allowing these records to move to `completed` before retrying this request.");
+            }
+
+            if (forcedDown == true && RefusesForceDown(host))
+            {
+                _faults.Count(FaultKinds.RefuseForceDown);
+                return new SimError(
+                    500,
+                    "computeFault",
+                    "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n" +
+                    $"<class 'nova.exception.ServiceNotUpdated'> (evacsim injected fault refuse-force-down on {host.Name})");
             }
 
             if (status == "disabled")

@@ -30,6 +30,7 @@ public sealed partial class SimulatedCloud
                     StringComparer.Ordinal);
             }
 
+            var (injected, injectedByKind) = _faults.Counts();
             var byState = new SortedDictionary<string, int>(
                 live.GroupBy(i => i.VmState, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
                 StringComparer.Ordinal);
@@ -40,20 +41,27 @@ public sealed partial class SimulatedCloud
                 _duplicateEvacuations,
                 byHost,
                 byState,
-                0,
+                injected,
                 _hosts.Select(h => new HostStats(h.Name, h.Powered, ServiceState(h, now), h.ForcedDown, h.Disabled ? "disabled" : "enabled")).ToList(),
                 perHost,
                 accepted.All(c => c.SourceForcedDown || c.SourceServiceState == "down"),
-                accepted.Count(c => !c.SourceForcedDown));
+                accepted.Count(c => !c.SourceForcedDown))
+            {
+                FaultsInjected = injectedByKind,
+            };
         }
     }
 
     /// <summary>Records an answered request (the HTTP layer calls this for every Keystone/Nova/Glance request).</summary>
-    public void RecordRequest(string requestId, string method, string path, int statusCode)
+    public void RecordRequest(string requestId, string method, string path, int statusCode) =>
+        RecordRequest(requestId, method, path, statusCode, null);
+
+    /// <summary>Records an answered request with the injected faults applied to it (null: none).</summary>
+    public void RecordRequest(string requestId, string method, string path, int statusCode, string? fault)
     {
         lock (_gate)
         {
-            _requests.Enqueue(new RequestRecord(requestId, Time.GetUtcNow(), method, path, statusCode));
+            _requests.Enqueue(new RequestRecord(requestId, Time.GetUtcNow(), method, path, statusCode) { Fault = fault });
             while (_requests.Count > MaxRequestRecords)
             {
                 _requests.Dequeue();

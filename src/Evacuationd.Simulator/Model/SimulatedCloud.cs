@@ -1,4 +1,5 @@
 using System.Globalization;
+using Evacuationd.Simulator.Faults;
 
 namespace Evacuationd.Simulator.Model;
 
@@ -25,12 +26,14 @@ public sealed partial class SimulatedCloud
     private long _eventSeq;
     private long _instanceSeq;
 
-    /// <summary>Creates an empty cloud (no hosts, the fixed image and flavor, projects admin and demo).</summary>
+    /// <summary>Creates an empty cloud (no hosts, the fixed image and flavor, projects admin and demo).
+    /// Throws <see cref="ArgumentException"/> when a rule of <see cref="SimulatorOptions.Faults"/> is invalid.</summary>
     public SimulatedCloud(SimulatorOptions? options = null, TimeProvider? time = null)
     {
         Options = options ?? new SimulatorOptions();
         Time = time ?? TimeProvider.System;
         _random = new Random(Options.Seed);
+        _faults = new FaultInjector(Options.Faults, Options.Seed);
         _maxMicroversion = Options.MaxMicroversion;
         InitIdentity();
     }

@@ -84,10 +84,24 @@ public sealed record EvacuateCallRecord(
     string? RequestId,
     bool SourceForcedDown,
     string? SourceServiceState,
-    bool Duplicate);
+    bool Duplicate)
+{
+    /// <summary>The injected fault that answered this call (5xx, timeout) or replaced its answer
+    /// (5xx-after, timeout with after, latency whose client gave up); null when none.</summary>
+    public string? Fault { get; init; }
+
+    /// <summary>When a fault replaced the answer after the model handled the call (<see cref="StatusCode"/>):
+    /// the status the client got, 0 when it got none. Null otherwise.</summary>
+    public int? AnsweredStatus { get; init; }
+}
 
 /// <summary>One request answered by the HTTP surface.</summary>
-public sealed record RequestRecord(string RequestId, DateTimeOffset At, string Method, string Path, int StatusCode);
+public sealed record RequestRecord(string RequestId, DateTimeOffset At, string Method, string Path, int StatusCode)
+{
+    /// <summary>Injected faults applied to the request ("latency", "5xx", "latency+timeout", ...), or null.
+    /// <see cref="StatusCode"/> is then what the client got (0: no answer).</summary>
+    public string? Fault { get; init; }
+}
 
 /// <summary>A host line of <see cref="SimStats"/>.</summary>
 public sealed record HostStats(string Name, bool Powered, string ServiceState, bool ForcedDown, string Status);
@@ -104,7 +118,11 @@ public sealed record SimStats(
     IReadOnlyList<HostStats> Hosts,
     IReadOnlyDictionary<string, int> EvacuateCallsByHost,
     bool ForcedDownBeforeEvacuate,
-    int EvacuateCallsWithoutForcedDown);
+    int EvacuateCallsWithoutForcedDown)
+{
+    /// <summary>Injected faults by kind (<see cref="ApiErrorsInjected"/> is their total).</summary>
+    public IReadOnlyDictionary<string, int> FaultsInjected { get; init; } = new Dictionary<string, int>(StringComparer.Ordinal);
+}
 
 /// <summary>A Keystone token as validated by the model.</summary>
 public sealed record TokenInfo(
