@@ -74,6 +74,25 @@ internal sealed class TestCloud : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits, driven by the store's watch, until <paramref name="done"/> holds for a snapshot.</summary>
+    public async Task WaitForAsync(Func<Core.Store.StoreSnapshot, bool> done, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        var store = Cloud.Store;
+        var snapshot = await store.ReadSnapshotAsync(cts.Token);
+        if (done(snapshot))
+        {
+            return;
+        }
+        await foreach (var _ in store.WatchAsync(snapshot.Revision, cts.Token))
+        {
+            if (done(await store.ReadSnapshotAsync(cts.Token)))
+            {
+                return;
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         Channel.Dispose();
