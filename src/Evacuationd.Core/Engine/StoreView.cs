@@ -133,7 +133,7 @@ internal sealed class StoreView
             {
                 live.Add(daemonId);
             }
-            var ready = new List<(RecordKey Key, int Kind, int Priority, DateTimeOffset Created)>();
+            var ready = new List<(RecordKey Key, int Kind, int Mine, int Priority, DateTimeOffset Created, uint Spread)>();
             DateTimeOffset? next = null;
             // Records this daemon owns but no runner of it drives (a runner ended early, a
             // restart under the same lease): "already mine", take them up again at once.
@@ -144,10 +144,13 @@ internal sealed class StoreView
                 {
                     continue;
                 }
-                var eligibleAt = since == DateTimeOffset.MinValue || Preferred(key, live) == daemonId ? since : since + grace;
+                var preferred = since == DateTimeOffset.MinValue || Preferred(key, live) == daemonId;
+                var eligibleAt = preferred ? since : since + grace;
                 if (eligibleAt <= now)
                 {
-                    ready.Add((key, key.Kind == RecordKind.Host ? 0 : 1, priority, created));
+                    // Own (preferred) records first; among the rest, a per-daemon spread, so
+                    // that daemons helping each other do not all race for the same records.
+                    ready.Add((key, key.Kind == RecordKind.Host ? 0 : 1, preferred ? 0 : 1, priority, created, Backoff.StableHash(daemonId, key.Id)));
                 }
                 else if (next is null || eligibleAt < next)
                 {
@@ -156,9 +159,10 @@ internal sealed class StoreView
             }
             var ordered = ready
                 .OrderBy(r => r.Kind)
+                .ThenBy(r => r.Mine)
                 .ThenByDescending(r => r.Priority)
-                .ThenBy(r => r.Created)
-                .ThenBy(r => r.Key.Id, StringComparer.Ordinal)
+                .ThenBy(r => r.Mine == 0 ? r.Created : DateTimeOffset.MinValue)
+                .ThenBy(r => r.Spread)
                 .Select(r => r.Key)
                 .ToList();
             return (ordered, next);
@@ -211,7 +215,7 @@ internal sealed class StoreView
         uint bestScore = 0;
         foreach (var d in liveDaemons)
         {
-            var score = Backoff.StableHash($"{d}\n{key}", 0);
+            var score = Backoff.StableHash(d, key.Kind == RecordKind.Host ? "host/" + key.Id : key.Id);
             if (best.Length == 0 || score > bestScore || (score == bestScore && string.CompareOrdinal(d, best) < 0))
             {
                 best = d;

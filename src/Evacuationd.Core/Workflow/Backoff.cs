@@ -17,6 +17,22 @@ public static class Backoff
         return TimeSpan.FromMilliseconds(Math.Min(raw * factor, max.TotalMilliseconds));
     }
 
+    /// <summary>FNV-1a over two strings and a separator, without building the joined string.</summary>
+    internal static uint StableHash(string a, string b)
+    {
+        var hash = 2166136261u;
+        foreach (var c in a)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+        hash = (hash ^ '\n') * 16777619u;
+        foreach (var c in b)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+        return hash;
+    }
+
     /// <summary>FNV-1a over the id and attempt: the same on every run and every machine.</summary>
     internal static uint StableHash(string text, int salt)
     {
