@@ -32,6 +32,21 @@ public sealed class NovaClientTests
     }
 
     [Fact]
+    public async Task BodiesFollowTheNegotiatedMicroversion()
+    {
+        // Below 2.73 Nova refuses a lock reason: the client leaves it out.
+        await using var bed = await EvacsimTestbed.StartAsync();
+        var host = await bed.FreshHostWithInstancesAsync(1);
+        var old = bed.NovaClient(new NovaClientOptions { MaxMicroversion = "2.60" });
+        var id = (await old.ListServersOnHostAsync(host, CancellationToken.None))[0].Id;
+
+        await old.LockAsync(id, "evacuationd: being evacuated", CancellationToken.None);
+
+        Assert.True((await old.GetServerAsync(id, CancellationToken.None))!.Locked);
+        Assert.Contains(bed.Cloud.GetRequestLog(), r => r.Path.EndsWith("/action", StringComparison.Ordinal) && r.StatusCode == 202);
+    }
+
+    [Fact]
     public async Task ATokenNovaRejectsIsReplacedOnceAndTheCallSucceeds()
     {
         await using var bed = await EvacsimTestbed.StartAsync(new SimulatorOptions { TokenTtl = TimeSpan.FromMinutes(30) });

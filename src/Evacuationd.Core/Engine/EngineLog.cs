@@ -32,8 +32,8 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 214, Level = LogLevel.Warning, Message = "{Key}: not calling evacuate, the lease is not safely valid; a successor reconciles")]
     public static partial void LeaseTooShortForCall(ILogger logger, string key);
 
-    [LoggerMessage(EventId = 215, Level = LogLevel.Warning, Message = "{Key}: Nova call failed: {Error}")]
-    public static partial void NovaFailed(ILogger logger, string key, string error);
+    [LoggerMessage(EventId = 215, Level = LogLevel.Warning, Message = "{Key}: Nova call failed: {Error} (request {RequestId})")]
+    public static partial void NovaFailed(ILogger logger, string key, string error, string? requestId);
 
     [LoggerMessage(EventId = 216, Level = LogLevel.Error, Message = "{Key}: runner failed unexpectedly; released for another try")]
     public static partial void RunnerCrashed(ILogger logger, Exception ex, string key);

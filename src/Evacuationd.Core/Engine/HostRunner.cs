@@ -184,7 +184,7 @@ internal sealed class HostRunner(RunnerContext ctx)
         }
         catch (ComputeException ex)
         {
-            EngineLog.NovaFailed(ctx.Log, $"host {_current.Value.Name}", ex.Message);
+            EngineLog.NovaFailed(ctx.Log, $"host {_current.Value.Name}", ex.Message, ex.RequestId);
             await WriteAsync(HostWorkflow.PlanningFailed(_current.Value, ex.Message, ctx.Options.Planning, ctx.Now, ctx.DaemonId), lost).ConfigureAwait(false);
         }
     }

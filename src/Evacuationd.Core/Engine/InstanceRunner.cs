@@ -203,7 +203,7 @@ internal sealed class InstanceRunner(RunnerContext ctx)
         }
         catch (ComputeException ex)
         {
-            EngineLog.NovaFailed(ctx.Log, Key, ex.Message);
+            EngineLog.NovaFailed(ctx.Log, Key, ex.Message, ex.RequestId);
             _unreachableSince ??= ctx.Now;
             _lastNovaError = ex.Message;
             return null;

@@ -104,6 +104,11 @@ internal static class NovaActionEndpoints
     private static IResult Lock(HttpContext ctx, SimulatedCloud cloud, string id, JsonNode? argument)
     {
         string? reason = null;
+        if (ctx.Microversion() < LockedReason && argument is not null)
+        {
+            // Before 2.73 Nova's schema for lock is null: a reason is refused.
+            return Reply.NovaBadRequest(RequestBody.NotOfType("lock", argument, "null"));
+        }
         if (ctx.Microversion() >= LockedReason && argument is not null)
         {
             if (argument is not JsonObject args)
