@@ -52,6 +52,9 @@ public sealed partial class EtcdEvacuationStore
         var instances = new List<Versioned<InstanceRecord>>();
         var owners = new Dictionary<RecordKey, string>();
         var daemons = new List<DaemonInfo>();
+        var requests = new List<Versioned<OperatorRequest>>();
+        var slots = new Dictionary<int, string>();
+        Versioned<ControlState>? control = null;
         foreach (var kv in range.Kvs)
         {
             var parsed = _keys.Parse(kv.Key);
@@ -72,9 +75,18 @@ public sealed partial class EtcdEvacuationStore
                 case KeyKind.Daemon:
                     daemons.Add(RecordCodec.DecodeDaemon(kv.Value) with { LeaseId = kv.Lease });
                     break;
+                case KeyKind.Control:
+                    control = new Versioned<ControlState>(RecordCodec.DecodeControl(kv.Value), kv.ModRevision);
+                    break;
+                case KeyKind.Request:
+                    requests.Add(new Versioned<OperatorRequest>(RecordCodec.DecodeRequest(kv.Value), kv.ModRevision));
+                    break;
+                case KeyKind.Slot when int.TryParse(parsed.Id, System.Globalization.CultureInfo.InvariantCulture, out var n):
+                    slots[n] = kv.Value.ToStringUtf8();
+                    break;
             }
         }
-        return new StoreSnapshot(range.Revision, hosts, instances, owners, daemons);
+        return new StoreSnapshot(range.Revision, hosts, instances, owners, daemons) { Control = control, Requests = requests, Slots = slots };
     }
 
     private async Task<KeyValue?> GetAsync(ByteString key, CancellationToken ct)

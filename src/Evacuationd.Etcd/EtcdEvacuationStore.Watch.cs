@@ -101,6 +101,11 @@ public sealed partial class EtcdEvacuationStore
             KeyKind.Daemon when put => new StoreChange(rev, ChangeKind.DaemonPut, Daemon: RecordCodec.DecodeDaemon(kv.Value) with { LeaseId = kv.Lease }),
             KeyKind.Daemon when e.PrevKv is { } prev => new StoreChange(rev, ChangeKind.DaemonDeleted, Daemon: RecordCodec.DecodeDaemon(prev.Value) with { LeaseId = prev.Lease }),
             KeyKind.Daemon => new StoreChange(rev, ChangeKind.DaemonDeleted, Daemon: new Core.Records.DaemonInfo(parsed.Id, "", "", default)),
+            KeyKind.Control when put => new StoreChange(rev, ChangeKind.ControlPut, Control: new(RecordCodec.DecodeControl(kv.Value), rev)),
+            KeyKind.Request when put => new StoreChange(rev, ChangeKind.RequestPut, RecordKey.Instance(parsed.Id), Request: new(RecordCodec.DecodeRequest(kv.Value), rev)),
+            KeyKind.Request => new StoreChange(rev, ChangeKind.RequestDeleted, RecordKey.Instance(parsed.Id)),
+            KeyKind.Slot when int.TryParse(parsed.Id, System.Globalization.CultureInfo.InvariantCulture, out var n) =>
+                new StoreChange(rev, put ? ChangeKind.SlotPut : ChangeKind.SlotDeleted, Owner: put ? kv.Value.ToStringUtf8() : e.PrevKv?.Value.ToStringUtf8(), Slot: n),
             _ => null,
         };
     }

@@ -46,7 +46,14 @@ public sealed partial class EtcdEvacuationStore
         {
             throw new ArgumentException($"the update is for record {update.Id}, not the claimed {id}", nameof(update));
         }
-        var result = await ClaimAsync(lease, RecordKey.Instance(id), _keys.Instance(id), expectedRevision, update is null ? null : RecordCodec.Encode(update), ct).ConfigureAwait(false);
+        IReadOnlyList<Compare> compares = [];
+        IReadOnlyList<RequestOp> ops = [];
+        if (update?.Slot is not null)
+        {
+            var stored = (await GetInstanceAsync(id, ct).ConfigureAwait(false))?.Value;
+            (compares, ops) = SlotMove(stored, update, lease.LeaseId);
+        }
+        var result = await ClaimAsync(lease, RecordKey.Instance(id), _keys.Instance(id), expectedRevision, update is null ? null : RecordCodec.Encode(update), ct, compares, ops).ConfigureAwait(false);
         return new ClaimResult<InstanceRecord>(result.Status,
             result.Record is { } kv ? new Versioned<InstanceRecord>(RecordCodec.DecodeInstance(kv.Value), kv.ModRevision) : null,
             result.Ownership, result.CurrentOwner);
@@ -57,10 +64,17 @@ public sealed partial class EtcdEvacuationStore
             ? Task.FromResult(new WriteResult(WriteStatus.NotOwner, 0, $"the ownership is of {owner.Key}, not of host/{update.Name}"))
             : OwnedWriteAsync(owner, _keys.Host(update.Name), RecordCodec.Encode(update), expectedRevision, release, ct);
 
-    public Task<WriteResult> UpdateInstanceAsync(Ownership owner, InstanceRecord update, long expectedRevision, bool release, CancellationToken ct) =>
-        owner.Key != RecordKey.Instance(update.Id)
-            ? Task.FromResult(new WriteResult(WriteStatus.NotOwner, 0, $"the ownership is of {owner.Key}, not of instance/{update.Id}"))
-            : OwnedWriteAsync(owner, _keys.Instance(update.Id), RecordCodec.Encode(update), expectedRevision, release, ct);
+    public async Task<WriteResult> UpdateInstanceAsync(Ownership owner, InstanceRecord update, long expectedRevision, bool release, CancellationToken ct)
+    {
+        if (owner.Key != RecordKey.Instance(update.Id))
+        {
+            return new WriteResult(WriteStatus.NotOwner, 0, $"the ownership is of {owner.Key}, not of instance/{update.Id}");
+        }
+        // The stored record's slot decides what the write takes and frees.
+        var stored = (await GetInstanceAsync(update.Id, ct).ConfigureAwait(false))?.Value;
+        var slot = SlotMove(stored, update, owner.LeaseId);
+        return await OwnedWriteAsync(owner, _keys.Instance(update.Id), RecordCodec.Encode(update), expectedRevision, release, ct, slot.Compares, slot.Ops).ConfigureAwait(false);
+    }
 
     public async Task<WriteResult> CommitPlanAsync(Ownership owner, HostRecord update, long expectedRevision, IReadOnlyList<InstanceRecord> records, CancellationToken ct)
     {
@@ -158,12 +172,15 @@ public sealed partial class EtcdEvacuationStore
     /// An owned write: compares the owner key (value and lease) and the record's revision;
     /// with <paramref name="release"/> deletes the owner key in the same transaction.
     /// </summary>
-    private Task<WriteResult> OwnedWriteAsync(Ownership owner, ByteString key, ByteString value, long expectedRevision, bool release, CancellationToken ct)
+    private Task<WriteResult> OwnedWriteAsync(Ownership owner, ByteString key, ByteString value, long expectedRevision, bool release, CancellationToken ct,
+        IReadOnlyList<Compare>? extraCompares = null, IReadOnlyList<RequestOp>? extraOps = null)
     {
         var ownerKey = _keys.Owner(owner.Key);
         var txn = new TxnRequest { Success = { Put(key, value) }, Failure = { Read(key), Read(ownerKey) } };
         txn.Compare.AddRange(OwnedBy(ownerKey, owner.DaemonId, owner.LeaseId));
         txn.Compare.Add(ModIs(key, expectedRevision));
+        txn.Compare.AddRange(extraCompares ?? []);
+        txn.Success.AddRange(extraOps ?? []);
         if (release)
         {
             txn.Success.Add(Delete(ownerKey));
@@ -197,7 +214,8 @@ public sealed partial class EtcdEvacuationStore
     /// caller's lease (and the update) in one transaction. "Already mine" (a lost answer, or a
     /// re-claim under the same lease) is a success; the update is then written as an owned write.
     /// </summary>
-    private async Task<RawClaim> ClaimAsync(DaemonLease lease, RecordKey record, ByteString key, long expectedRevision, ByteString? update, CancellationToken ct)
+    private async Task<RawClaim> ClaimAsync(DaemonLease lease, RecordKey record, ByteString key, long expectedRevision, ByteString? update, CancellationToken ct,
+        IReadOnlyList<Compare>? extraCompares = null, IReadOnlyList<RequestOp>? extraOps = null)
     {
         var ownerKey = _keys.Owner(record);
         var ownership = new Ownership(record, lease.DaemonId, lease.LeaseId);
@@ -218,6 +236,8 @@ public sealed partial class EtcdEvacuationStore
         {
             txn.Success.Add(Put(key, update));
         }
+        txn.Compare.AddRange(extraCompares ?? []);
+        txn.Success.AddRange(extraOps ?? []);
         txn.Success.Add(Read(key));
         var deadline = _time.GetUtcNow() + _options.WriteResolveTimeout;
         for (var round = 1; ; round++)
@@ -260,7 +280,7 @@ public sealed partial class EtcdEvacuationStore
                 {
                     return new RawClaim(ClaimStatus.Conflict, stored);
                 }
-                var written = await OwnedWriteAsync(ownership, key, update, expectedRevision, release: false, ct).ConfigureAwait(false);
+                var written = await OwnedWriteAsync(ownership, key, update, expectedRevision, release: false, ct, extraCompares, extraOps).ConfigureAwait(false);
                 return written.Status switch
                 {
                     WriteStatus.Ok => new RawClaim(ClaimStatus.Claimed, new KeyValue { Key = key, Value = update, ModRevision = written.Revision }, ownership),

@@ -20,8 +20,15 @@ namespace Evacuationd.Etcd;
 /// <item><term>{p}/owners/instances/{id}</term><description>Owner of an instance record; as above.</description></item>
 /// <item><term>{p}/daemons/{daemon}</term><description>A live daemon (DaemonInfo), bound to its
 /// lease: listed exactly while the lease lives.</description></item>
-/// <item><term>{p}/control/</term><description>Reserved for the global hold and the
-/// blast-radius window (operator surface).</description></item>
+/// <item><term>{p}/control/state</term><description>The global switches (ControlState: the
+/// global hold and the fencings of the blast-radius window). No lease. Changed only by
+/// compare-and-swap; a fence report that opens a fencing writes it with the host record.</description></item>
+/// <item><term>{p}/requests/{id}</term><description>An operator's pending request (retry,
+/// cancel) for an instance record (OperatorRequest). No lease. Deleted by the daemon that
+/// applied it (a newer request at a later revision stays).</description></item>
+/// <item><term>{p}/slots/{n}</term><description>In-flight slot n (0 &lt;= n &lt; Policy limit):
+/// the id of the record holding it, bound to its owner's lease. Taken and freed in the same
+/// transactions as the record's writes.</description></item>
 /// </list>
 /// </summary>
 internal sealed class KeySchema
@@ -31,6 +38,9 @@ internal sealed class KeySchema
     private const string HostOwners = "/owners/hosts/";
     private const string InstanceOwners = "/owners/instances/";
     private const string Daemons = "/daemons/";
+    private const string ControlKey = "/control/state";
+    private const string Requests = "/requests/";
+    private const string Slots = "/slots/";
 
     public KeySchema(string prefix)
     {
@@ -59,6 +69,12 @@ internal sealed class KeySchema
 
     public ByteString DaemonsPrefix => Key(Daemons);
 
+    public ByteString Control => Key(ControlKey);
+
+    public ByteString Request(string recordId) => Key(Requests + recordId);
+
+    public ByteString Slot(int n) => Key(Slots + n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
     /// <summary>What a key of this installation names.</summary>
     public ParsedKey Parse(ByteString key)
     {
@@ -75,6 +91,9 @@ internal sealed class KeySchema
             _ when rest.StartsWith(HostOwners, StringComparison.Ordinal) => new(KeyKind.HostOwner, rest[HostOwners.Length..]),
             _ when rest.StartsWith(InstanceOwners, StringComparison.Ordinal) => new(KeyKind.InstanceOwner, rest[InstanceOwners.Length..]),
             _ when rest.StartsWith(Daemons, StringComparison.Ordinal) => new(KeyKind.Daemon, rest[Daemons.Length..]),
+            _ when rest == ControlKey => new(KeyKind.Control, ""),
+            _ when rest.StartsWith(Requests, StringComparison.Ordinal) => new(KeyKind.Request, rest[Requests.Length..]),
+            _ when rest.StartsWith(Slots, StringComparison.Ordinal) => new(KeyKind.Slot, rest[Slots.Length..]),
             _ => new(KeyKind.Unknown, rest),
         };
     }
@@ -105,6 +124,9 @@ internal enum KeyKind
     HostOwner,
     InstanceOwner,
     Daemon,
+    Control,
+    Request,
+    Slot,
 }
 
 internal readonly record struct ParsedKey(KeyKind Kind, string Id);

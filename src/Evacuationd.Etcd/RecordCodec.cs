@@ -14,6 +14,14 @@ internal static class RecordCodec
 
     public static ByteString Encode(DaemonInfo d) => ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(d, RecordJson.Default.DaemonInfo));
 
+    public static ByteString Encode(ControlState c) => ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(c, RecordJson.Default.ControlState));
+
+    public static ByteString Encode(OperatorRequest r) => ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(r, RecordJson.Default.OperatorRequest));
+
+    public static ControlState DecodeControl(ByteString value) => Decode(value, RecordJson.Default.ControlState);
+
+    public static OperatorRequest DecodeRequest(ByteString value) => Decode(value, RecordJson.Default.OperatorRequest);
+
     public static HostRecord DecodeHost(ByteString value) => Decode(value, RecordJson.Default.HostRecord);
 
     public static InstanceRecord DecodeInstance(ByteString value) => Decode(value, RecordJson.Default.InstanceRecord);
@@ -31,4 +39,6 @@ internal static class RecordCodec
 [JsonSerializable(typeof(HostRecord))]
 [JsonSerializable(typeof(InstanceRecord))]
 [JsonSerializable(typeof(DaemonInfo))]
+[JsonSerializable(typeof(ControlState))]
+[JsonSerializable(typeof(OperatorRequest))]
 internal sealed partial class RecordJson : JsonSerializerContext;

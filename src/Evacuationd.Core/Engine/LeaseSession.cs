@@ -1,3 +1,4 @@
+using Evacuationd.Core.Metrics;
 using Evacuationd.Core.Store;
 using Microsoft.Extensions.Logging;
 
@@ -16,6 +17,7 @@ public sealed partial class LeaseSession : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _interval;
     private readonly ILogger _log;
+    private readonly EvacuationMetrics? _metrics;
     private readonly CancellationTokenSource _lost = new();
     private readonly CancellationTokenSource _stopLoop = new();
     private readonly ITimer _deadlineTimer;
@@ -24,8 +26,10 @@ public sealed partial class LeaseSession : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private int _disposed;
 
-    public LeaseSession(IEvacuationStore store, DaemonLease lease, DateTimeOffset grantedAt, TimeProvider time, TimeSpan keepAliveInterval, ILogger log)
+    /// <param name="metrics">Records keepalive round trips and lost leases (a revoked lease is not lost).</param>
+    public LeaseSession(IEvacuationStore store, DaemonLease lease, DateTimeOffset grantedAt, TimeProvider time, TimeSpan keepAliveInterval, ILogger log, EvacuationMetrics? metrics = null)
     {
+        _metrics = metrics;
         _store = store;
         Lease = lease;
         _time = time;
@@ -121,7 +125,9 @@ public sealed partial class LeaseSession : IAsyncDisposable
                     return;
                 }
                 timeout.CancelAfter(remaining);
+                var started = _time.GetTimestamp();
                 var result = await _store.KeepAliveAsync(Lease, timeout.Token).ConfigureAwait(false);
+                _metrics?.LeaseRenewed(_time.GetElapsedTime(started).TotalSeconds);
                 if (!result.Alive)
                 {
                     MarkLost("the store no longer has the lease");
@@ -189,6 +195,7 @@ public sealed partial class LeaseSession : IAsyncDisposable
             else
             {
                 Log.LeaseLost(_log, Lease.DaemonId, Lease.LeaseId, why);
+                _metrics?.LeaseLost();
             }
         }
         try

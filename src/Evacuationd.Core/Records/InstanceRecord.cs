@@ -36,6 +36,16 @@ public sealed record InstanceRecord
 
     /// <summary>Number of the current (or last) attempt; 0 before the first.</summary>
     public int Attempt { get; init; }
+    /// <summary>
+    /// Attempts made before the last operator retry: the record may make
+    /// <c>Workflow:MaxAttempts</c> more after it.
+    /// </summary>
+    public int AttemptBase { get; init; }
+    /// <summary>
+    /// The global in-flight slot this record holds while an attempt may run in Nova (the
+    /// store takes and frees the slot key with the record's writes), or null.
+    /// </summary>
+    public int? Slot { get; init; }
     /// <summary>When the current attempt was recorded, before its evacuate call.</summary>
     public DateTimeOffset? AttemptStartedAt { get; init; }
     /// <summary>Nova's request id of the current attempt's evacuate call, once answered.</summary>

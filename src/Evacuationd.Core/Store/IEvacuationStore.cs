@@ -82,7 +82,38 @@ public interface IEvacuationStore
     /// </summary>
     Task<WriteResult> CommitPlanAsync(Ownership owner, HostRecord update, long expectedRevision, IReadOnlyList<InstanceRecord> records, CancellationToken ct);
 
+    // ---- global switches and fencing intake ----
+
+    /// <summary>The global switches, or null if never written (<see cref="ControlState.Initial"/>).</summary>
+    Task<Versioned<ControlState>?> GetControlAsync(CancellationToken ct);
+
+    /// <summary>Writes the switches if still at <paramref name="expectedRevision"/> (0: never written). Not owned.</summary>
+    Task<WriteResult> PutControlIfAsync(ControlState control, long expectedRevision, CancellationToken ct);
+
+    /// <summary>
+    /// Fencing intake with the blast-radius window (S2, S6): writes <paramref name="host"/> (as
+    /// <see cref="PutHostIfAsync"/>) and <paramref name="control"/> (as <see cref="PutControlIfAsync"/>)
+    /// in ONE transaction, or neither (<see cref="WriteStatus.Conflict"/>).
+    /// </summary>
+    Task<WriteResult> CommitFenceAsync(HostRecord host, long expectedHostRevision, ControlState control, long expectedControlRevision, CancellationToken ct);
+
+    // ---- operator requests ----
+
+    /// <summary>Stores an operator request for a record, replacing an earlier one. Not owned.</summary>
+    Task<WriteResult> PutRequestAsync(OperatorRequest request, CancellationToken ct);
+
+    /// <summary>Removes an applied request if it is still at <paramref name="expectedRevision"/> (a newer one stays).</summary>
+    Task<WriteResult> DeleteRequestIfAsync(string recordId, long expectedRevision, CancellationToken ct);
+
     // ---- instance records ----
+    //
+    // In-flight slots (the global limit of evacuations Nova runs at once) follow the record:
+    // an instance write (claim with update, or update) whose new record names a Slot the
+    // stored one did not MUST create that slot's key, bound to the writer's lease, in the same
+    // transaction, and fail with Conflict when the slot is taken; a write whose new record no
+    // longer names the stored Slot MUST delete that key if it still names the record. A slot
+    // key dies with its owner's lease: an adopted in-flight record keeps naming its slot
+    // without holding it (it runs slotless until it ends).
 
     Task<Versioned<InstanceRecord>?> GetInstanceAsync(string id, CancellationToken ct);
 

@@ -24,6 +24,9 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
     private readonly Dictionary<string, Versioned<InstanceRecord>> _instances = new(StringComparer.Ordinal);
     private readonly Dictionary<RecordKey, Owner> _owners = new();
     private readonly Dictionary<long, Lease> _leases = new();
+    private readonly Dictionary<string, Versioned<OperatorRequest>> _requests = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, (string RecordId, long LeaseId)> _slots = new();
+    private Versioned<ControlState>? _control;
     private readonly LinkedList<StoreChange> _log = new();
     private readonly List<Channel<StoreChange>> _watchers = new();
     private readonly ITimer _expiryTimer;
@@ -175,6 +178,84 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
         }
     }
 
+    public Task<Versioned<ControlState>?> GetControlAsync(CancellationToken ct)
+    {
+        lock (_gate)
+        {
+            ExpireDue();
+            return Task.FromResult(_control);
+        }
+    }
+
+    public Task<WriteResult> PutControlIfAsync(ControlState control, long expectedRevision, CancellationToken ct)
+    {
+        lock (_gate)
+        {
+            ExpireDue();
+            if ((_control?.Revision ?? 0) != expectedRevision)
+            {
+                return Result(WriteStatus.Conflict, $"the control record is at revision {_control?.Revision ?? 0}, not {expectedRevision}");
+            }
+            var rev = ++_revision;
+            PutControl(control, rev);
+            return Result(WriteStatus.Ok, revision: rev);
+        }
+    }
+
+    public Task<WriteResult> CommitFenceAsync(HostRecord host, long expectedHostRevision, ControlState control, long expectedControlRevision, CancellationToken ct)
+    {
+        lock (_gate)
+        {
+            ExpireDue();
+            var current = _hosts.GetValueOrDefault(host.Name);
+            if ((current?.Revision ?? 0) != expectedHostRevision || _owners.ContainsKey(RecordKey.Host(host.Name)))
+            {
+                return Result(WriteStatus.Conflict, $"host record of {host.Name} changed or is owned");
+            }
+            if ((_control?.Revision ?? 0) != expectedControlRevision)
+            {
+                return Result(WriteStatus.Conflict, "the control record changed");
+            }
+            var rev = ++_revision;
+            PutHost(host, rev);
+            PutControl(control, rev);
+            return Result(WriteStatus.Ok, revision: rev);
+        }
+    }
+
+    public Task<WriteResult> PutRequestAsync(OperatorRequest request, CancellationToken ct)
+    {
+        lock (_gate)
+        {
+            ExpireDue();
+            var rev = ++_revision;
+            var v = new Versioned<OperatorRequest>(request, rev);
+            _requests[request.RecordId] = v;
+            Emit(new StoreChange(rev, ChangeKind.RequestPut, RecordKey.Instance(request.RecordId), Request: v));
+            return Result(WriteStatus.Ok, revision: rev);
+        }
+    }
+
+    public Task<WriteResult> DeleteRequestIfAsync(string recordId, long expectedRevision, CancellationToken ct)
+    {
+        lock (_gate)
+        {
+            ExpireDue();
+            if (!_requests.TryGetValue(recordId, out var current))
+            {
+                return Result(WriteStatus.NotFound, $"no request for {recordId}");
+            }
+            if (current.Revision != expectedRevision)
+            {
+                return Result(WriteStatus.Conflict, $"the request for {recordId} was replaced");
+            }
+            var rev = ++_revision;
+            _requests.Remove(recordId);
+            Emit(new StoreChange(rev, ChangeKind.RequestDeleted, RecordKey.Instance(recordId)));
+            return Result(WriteStatus.Ok, revision: rev);
+        }
+    }
+
     public Task<ClaimResult<HostRecord>> TryClaimHostAsync(DaemonLease lease, string host, long expectedRevision, HostRecord? update, CancellationToken ct)
     {
         lock (_gate)
@@ -285,10 +366,15 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
             {
                 return Task.FromResult(new ClaimResult<InstanceRecord>(status, _instances.GetValueOrDefault(id), CurrentOwner: current));
             }
+            if (update is not null && SlotTaken(_instances[id].Value, update))
+            {
+                return Task.FromResult(new ClaimResult<InstanceRecord>(ClaimStatus.Conflict, _instances[id]));
+            }
             var rev = ++_revision;
             SetOwner(key, lease, rev);
             if (update is not null)
             {
+                MoveSlot(_instances[id].Value, update, lease.LeaseId, rev);
                 PutInstance(update, rev);
             }
             return Task.FromResult(new ClaimResult<InstanceRecord>(ClaimStatus.Claimed, _instances[id], new Ownership(key, lease.DaemonId, lease.LeaseId)));
@@ -305,11 +391,16 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
             {
                 return Task.FromResult(check);
             }
+            if (SlotTaken(_instances[update.Id].Value, update))
+            {
+                return Result(WriteStatus.Conflict, $"in-flight slot {update.Slot} is taken");
+            }
             var rev = ++_revision;
             if (release)
             {
                 DeleteOwner(owner.Key, rev);
             }
+            MoveSlot(_instances[update.Id].Value, update, owner.LeaseId, rev);
             PutInstance(update, rev);
             return Result(WriteStatus.Ok, revision: rev);
         }
@@ -369,7 +460,12 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
                 _hosts.Values.ToList(),
                 _instances.Values.ToList(),
                 _owners.ToDictionary(kv => kv.Key, kv => kv.Value.DaemonId),
-                _leases.Values.Select(Describe).ToList()));
+                _leases.Values.Select(Describe).ToList())
+            {
+                Control = _control,
+                Requests = _requests.Values.ToList(),
+                Slots = _slots.ToDictionary(kv => kv.Key, kv => kv.Value.RecordId),
+            });
         }
     }
 
@@ -461,6 +557,31 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
         return null;
     }
 
+    private void PutControl(ControlState control, long rev)
+    {
+        _control = new Versioned<ControlState>(control, rev);
+        Emit(new StoreChange(rev, ChangeKind.ControlPut, Control: _control));
+    }
+
+    /// <summary>True when <paramref name="next"/> takes a slot someone else holds.</summary>
+    private bool SlotTaken(InstanceRecord stored, InstanceRecord next) =>
+        next.Slot is { } s && s != stored.Slot && _slots.TryGetValue(s, out var holder) && holder.RecordId != next.Id;
+
+    /// <summary>Takes and frees slot keys as the record's Slot changes (the caller checked <see cref="SlotTaken"/>).</summary>
+    private void MoveSlot(InstanceRecord stored, InstanceRecord next, long leaseId, long rev)
+    {
+        if (stored.Slot is { } old && old != next.Slot && _slots.TryGetValue(old, out var holder) && holder.RecordId == next.Id)
+        {
+            _slots.Remove(old);
+            Emit(new StoreChange(rev, ChangeKind.SlotDeleted, RecordKey.Instance(next.Id), Owner: next.Id, Slot: old));
+        }
+        if (next.Slot is { } taken && taken != stored.Slot)
+        {
+            _slots[taken] = (next.Id, leaseId);
+            Emit(new StoreChange(rev, ChangeKind.SlotPut, RecordKey.Instance(next.Id), Owner: next.Id, Slot: taken));
+        }
+    }
+
     private void PutHost(HostRecord record, long rev)
     {
         var v = new Versioned<HostRecord>(record, rev);
@@ -504,6 +625,11 @@ public sealed class InMemoryEvacuationStore : IEvacuationStore, IDisposable
         foreach (var key in _owners.Where(kv => kv.Value.LeaseId == leaseId).Select(kv => kv.Key).ToList())
         {
             DeleteOwner(key, rev);
+        }
+        foreach (var (slot, holder) in _slots.Where(kv => kv.Value.LeaseId == leaseId).ToList())
+        {
+            _slots.Remove(slot);
+            Emit(new StoreChange(rev, ChangeKind.SlotDeleted, RecordKey.Instance(holder.RecordId), Owner: holder.RecordId, Slot: slot));
         }
         Emit(new StoreChange(rev, ChangeKind.DaemonDeleted, Daemon: Describe(lease)));
     }

@@ -77,7 +77,17 @@ public sealed record StoreSnapshot(
     IReadOnlyList<Versioned<HostRecord>> Hosts,
     IReadOnlyList<Versioned<InstanceRecord>> Instances,
     IReadOnlyDictionary<RecordKey, string> Owners,
-    IReadOnlyList<DaemonInfo> Daemons);
+    IReadOnlyList<DaemonInfo> Daemons)
+{
+    /// <summary>The global switches (null: never written, i.e. <see cref="ControlState.Initial"/>).</summary>
+    public Versioned<ControlState>? Control { get; init; }
+
+    /// <summary>Operator requests not applied yet, by record id.</summary>
+    public IReadOnlyList<Versioned<OperatorRequest>> Requests { get; init; } = [];
+
+    /// <summary>Taken in-flight slots: slot number -> record id.</summary>
+    public IReadOnlyDictionary<int, string> Slots { get; init; } = new Dictionary<int, string>();
+}
 
 public enum ChangeKind
 {
@@ -91,6 +101,16 @@ public enum ChangeKind
     OwnerDeleted,
     DaemonPut,
     DaemonDeleted,
+    /// <summary>The global switches changed (<see cref="StoreChange.Control"/>).</summary>
+    ControlPut,
+    /// <summary>An operator request was stored (<see cref="StoreChange.Request"/>).</summary>
+    RequestPut,
+    /// <summary>An operator request was applied and removed (<see cref="StoreChange.Key"/> names the record).</summary>
+    RequestDeleted,
+    /// <summary>An in-flight slot was taken (<see cref="StoreChange.Slot"/>, <see cref="StoreChange.Owner"/> = record id).</summary>
+    SlotPut,
+    /// <summary>An in-flight slot was freed (by the record's write or with its owner's lease).</summary>
+    SlotDeleted,
 }
 
 /// <summary>One change seen by a watch, in revision order.</summary>
@@ -101,7 +121,10 @@ public sealed record StoreChange(
     Versioned<HostRecord>? Host = null,
     Versioned<InstanceRecord>? Instance = null,
     string? Owner = null,
-    DaemonInfo? Daemon = null);
+    DaemonInfo? Daemon = null,
+    Versioned<ControlState>? Control = null,
+    Versioned<OperatorRequest>? Request = null,
+    int? Slot = null);
 
 /// <summary>The revision a watch asked for is no longer available: read a snapshot and watch from it.</summary>
 public sealed class WatchCompactedException(long requested, long compacted)

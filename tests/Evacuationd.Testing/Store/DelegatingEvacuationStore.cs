@@ -45,6 +45,19 @@ public class DelegatingEvacuationStore(IEvacuationStore inner) : IEvacuationStor
     public virtual Task<WriteResult> UpdateInstanceAsync(Ownership owner, InstanceRecord update, long expectedRevision, bool release, CancellationToken ct) =>
         Inner.UpdateInstanceAsync(owner, update, expectedRevision, release, ct);
 
+    public virtual Task<Versioned<ControlState>?> GetControlAsync(CancellationToken ct) => Inner.GetControlAsync(ct);
+
+    public virtual Task<WriteResult> PutControlIfAsync(ControlState control, long expectedRevision, CancellationToken ct) =>
+        Inner.PutControlIfAsync(control, expectedRevision, ct);
+
+    public virtual Task<WriteResult> CommitFenceAsync(HostRecord host, long expectedHostRevision, ControlState control, long expectedControlRevision, CancellationToken ct) =>
+        Inner.CommitFenceAsync(host, expectedHostRevision, control, expectedControlRevision, ct);
+
+    public virtual Task<WriteResult> PutRequestAsync(OperatorRequest request, CancellationToken ct) => Inner.PutRequestAsync(request, ct);
+
+    public virtual Task<WriteResult> DeleteRequestIfAsync(string recordId, long expectedRevision, CancellationToken ct) =>
+        Inner.DeleteRequestIfAsync(recordId, expectedRevision, ct);
+
     public virtual Task<WriteResult> DeleteInstanceIfAsync(string id, long expectedRevision, CancellationToken ct) =>
         Inner.DeleteInstanceIfAsync(id, expectedRevision, ct);
 

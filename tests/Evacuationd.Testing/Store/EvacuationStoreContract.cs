@@ -307,6 +307,86 @@ public abstract class EvacuationStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheControlRecordChangesOnlyByCompareAndSwap()
+    {
+        Assert.Null(await Store.GetControlAsync(None));
+
+        var first = await Store.PutControlIfAsync(ControlState.Initial with { Held = true, HeldReason = "maintenance" }, 0, None);
+        var again = await Store.PutControlIfAsync(ControlState.Initial, 0, None);
+        var next = await Store.PutControlIfAsync(ControlState.Initial with { Held = false }, first.Revision, None);
+
+        Assert.True(first.Ok);
+        Assert.Equal(WriteStatus.Conflict, again.Status);
+        Assert.True(next.Ok);
+        var stored = await Store.GetControlAsync(None);
+        Assert.False(stored!.Value.Held);
+        Assert.Equal(next.Revision, stored.Revision);
+        Assert.Equal(next.Revision, (await Store.ReadSnapshotAsync(None)).Control!.Revision);
+    }
+
+    [Fact]
+    public async Task AFenceCommitsItsHostAndTheControlRecordTogetherOrNeither()
+    {
+        var window = ControlState.Initial with { Recent = [new RecentFencing("compute-01", 1, StoreRecords.Epoch)] };
+        var ok = await Store.CommitFenceAsync(StoreRecords.Host("compute-01"), 0, window, 0, None);
+        var staleControl = await Store.CommitFenceAsync(StoreRecords.Host("compute-02"), 0, window, 0, None);
+
+        Assert.True(ok.Ok);
+        Assert.Equal(WriteStatus.Conflict, staleControl.Status);
+        Assert.Null(await Store.GetHostAsync("compute-02", None));
+        Assert.Equal(ok.Revision, (await Store.GetHostAsync("compute-01", None))!.Revision);
+        Assert.Equal("compute-01", Assert.Single((await Store.GetControlAsync(None))!.Value.Recent).Host);
+    }
+
+    [Fact]
+    public async Task AnOperatorRequestIsRemovedOnlyAtItsRevision()
+    {
+        var start = (await Store.ReadSnapshotAsync(None)).Revision;
+        await using var watch = WatchRecorder.Start(Store, start);
+        var first = await Store.PutRequestAsync(new OperatorRequest("compute-01:1:aaaa0001", OperatorAction.Cancel, "wrong host", "alice", StoreRecords.Epoch), None);
+        var second = await Store.PutRequestAsync(new OperatorRequest("compute-01:1:aaaa0001", OperatorAction.Retry, "fixed", "bob", StoreRecords.Epoch), None);
+
+        var stale = await Store.DeleteRequestIfAsync("compute-01:1:aaaa0001", first.Revision, None);
+        var pending = Assert.Single((await Store.ReadSnapshotAsync(None)).Requests);
+        var applied = await Store.DeleteRequestIfAsync("compute-01:1:aaaa0001", second.Revision, None);
+
+        Assert.Equal(WriteStatus.Conflict, stale.Status);
+        Assert.Equal((OperatorAction.Retry, "bob", second.Revision), (pending.Value.Action, pending.Value.By, pending.Revision));
+        Assert.True(applied.Ok);
+        Assert.Empty((await Store.ReadSnapshotAsync(None)).Requests);
+        var changes = await watch.TakeUntilAsync(c => c.Any(x => x.Kind == ChangeKind.RequestDeleted));
+        Assert.Equal([ChangeKind.RequestPut, ChangeKind.RequestPut, ChangeKind.RequestDeleted], changes.Select(c => c.Kind));
+        Assert.Equal(OperatorAction.Cancel, changes[0].Request!.Value.Action);
+    }
+
+    [Fact]
+    public async Task InFlightSlotsFollowTheRecordsWritesAndDieWithTheLease()
+    {
+        var (_, records) = await SeedAsync("compute-01", "aaaa0001", "aaaa0002");
+        var (a, b) = (records[0], records[1]);
+        var la = await GrantAsync("daemon-a");
+        var lb = await GrantAsync("daemon-b");
+
+        var takeA = await Store.TryClaimInstanceAsync(la, a.Value.Id, a.Revision, a.Value with { State = RecordState.Evacuating, Slot = 0 }, None);
+        var takeB = await Store.TryClaimInstanceAsync(lb, b.Value.Id, b.Revision, b.Value with { State = RecordState.Evacuating, Slot = 0 }, None);
+        Assert.True(takeA.Claimed);
+        Assert.Equal(ClaimStatus.Conflict, takeB.Status);
+        Assert.Equal(a.Value.Id, (await Store.ReadSnapshotAsync(None)).Slots[0]);
+
+        // Leaving flight frees the slot in the same write; then B can take it.
+        var doneA = await Store.UpdateInstanceAsync(takeA.Ownership!, takeA.Record!.Value with { State = RecordState.Done, Slot = null }, takeA.Record.Revision, true, None);
+        Assert.True(doneA.Ok);
+        Assert.Empty((await Store.ReadSnapshotAsync(None)).Slots);
+        var takeB2 = await Store.TryClaimInstanceAsync(lb, b.Value.Id, b.Revision, b.Value with { State = RecordState.Evacuating, Slot = 0 }, None);
+        Assert.True(takeB2.Claimed);
+        Assert.Equal(b.Value.Id, (await Store.ReadSnapshotAsync(None)).Slots[0]);
+
+        // The owner dies: its slot goes with its lease.
+        await ExpireLeaseAsync(lb);
+        Assert.Empty((await Store.ReadSnapshotAsync(None)).Slots);
+    }
+
+    [Fact]
     public async Task ClaimWithAnUpdateWritesItInTheSameStepAndBumpsTheRevision()
     {
         var (_, records) = await SeedAsync("compute-01", "aaaa0001");
