@@ -44,7 +44,8 @@ public sealed class EngineTakeoverTests
         // One daemon that drives two records at once, five hosts fenced at once: a host
         // waiting for its instances must not hold a slot the instances need.
         // (Evacuations go to the one healthy host: the others are all down, some not yet forced down.)
-        await using var t = await TestCloud.StartAsync(daemons: 1, hosts: 6, instancesPerHost: 2, maxConcurrent: 2, targetHost: "compute-06");
+        await using var t = await TestCloud.StartAsync(daemons: 1, hosts: 6, instancesPerHost: 2, maxConcurrent: 2, targetHost: "compute-06",
+            configure: e => { e.Policy.MaxHostsInWindow = 10; e.Policy.MaxSharePercent = 100; }); // not the blast-radius guard's case
         var api = new Operator.OperatorClient(t.Channel);
         var fenced = new[] { "compute-01", "compute-02", "compute-03", "compute-04", "compute-05" };
         foreach (var h in fenced)

@@ -116,17 +116,10 @@ public sealed class OperatorApiTests
     public async Task CallsALaterVersionFillsAnswerUNIMPLEMENTEDNamingWhatIsMissing()
     {
         await using var t = await TestCloud.StartAsync(daemons: 1);
-        var op = new Operator.OperatorClient(t.Channel);
         var fencing = new Fencing.FencingClient(t.Channel);
         var agent = new Contracts.V1.Agent.AgentClient(t.Channel);
         var calls = new (string Name, Func<Task> Call)[]
         {
-            ("RetryRecord", () => op.RetryRecordAsync(new RecordActionRequest { Id = "x" }).ResponseAsync),
-            ("CancelRecord", () => op.CancelRecordAsync(new RecordActionRequest { Id = "x" }).ResponseAsync),
-            ("Hold", () => op.HoldAsync(new HoldRequest()).ResponseAsync),
-            ("Resume", () => op.ResumeAsync(new ResumeRequest()).ResponseAsync),
-            ("ConfirmHost", () => op.ConfirmHostAsync(new HostRequest { Host = "compute-01" }).ResponseAsync),
-            ("ReleaseHost", () => op.ReleaseHostAsync(new HostRequest { Host = "compute-01" }).ResponseAsync),
             ("ReportPoweredOn", () => fencing.ReportPoweredOnAsync(new ReportPoweredOnRequest { Host = "compute-01" }).ResponseAsync),
             ("CheckIn", () => agent.CheckInAsync(new CheckInRequest { Host = "compute-01" }).ResponseAsync),
             ("ReportSelfChecks", () => agent.ReportSelfChecksAsync(new ReportSelfChecksRequest { Host = "compute-01" }).ResponseAsync),

@@ -1,20 +1,24 @@
 using Evacuationd.Core.Planning;
+using Evacuationd.Core.Records;
 using Evacuationd.Core.Store;
 
 namespace Evacuationd.Core.Api;
 
 /// <summary>
-/// Takes fencing reports in (S1, S2): validates them, decides new / duplicate / stale with
-/// <see cref="FencePolicy"/>, and answers only after the new host record is committed.
+/// Takes fencing reports in (S1, S2, S6): validates them, decides new / duplicate / stale with
+/// <see cref="FencePolicy"/>, holds the fencing when the blast-radius guard says so
+/// (<see cref="BlastRadius"/>), and answers only after the new host record is committed,
+/// together with the blast-radius window in one transaction.
 /// </summary>
-public sealed class FenceIntake(IEvacuationStore store, TimeProvider time, string daemonId)
+public sealed class FenceIntake(IEvacuationStore store, TimeProvider time, string daemonId, PolicyOptions? policy = null, Func<int?>? computeHosts = null)
 {
     private const int MaxRounds = 8;
+    private readonly PolicyOptions _policy = policy ?? new PolicyOptions();
 
     /// <summary>
     /// Returns once the decision is durable: for <see cref="FenceOutcome.Created"/> the host
-    /// record is committed; for duplicates and stale reports nothing was written.
-    /// Throws <see cref="RequestValidationException"/> for a bad report and
+    /// record is committed (in state planning, or held); for duplicates and stale reports
+    /// nothing was written. Throws <see cref="RequestValidationException"/> for a bad report and
     /// <see cref="StoreUnavailableException"/> when the store did not confirm.
     /// </summary>
     public async Task<FenceDecision> ReportAsync(FenceReport report, CancellationToken ct)
@@ -27,17 +31,22 @@ public sealed class FenceIntake(IEvacuationStore store, TimeProvider time, strin
         for (var round = 0; round < MaxRounds; round++)
         {
             var current = await store.GetHostAsync(report.Host, ct).ConfigureAwait(false);
-            var decision = FencePolicy.Decide(current?.Value, report, time.GetUtcNow(), daemonId);
+            var now = time.GetUtcNow();
+            var decision = FencePolicy.Decide(current?.Value, report, now, daemonId);
             if (decision.Outcome != FenceOutcome.Created)
             {
                 return decision;
             }
-            var result = await store.PutHostIfAsync(decision.Host, current?.Revision ?? 0, ct).ConfigureAwait(false);
+            var control = await store.GetControlAsync(ct).ConfigureAwait(false);
+            var (held, why, window) = BlastRadius.Decide(control?.Value ?? ControlState.Initial, report.Host, decision.Host.FenceGeneration, now, computeHosts?.Invoke(), _policy);
+            var host = held ? decision.Host.MoveTo(HostState.Held, why, now, daemonId) : decision.Host;
+            var result = await store.CommitFenceAsync(host, current?.Revision ?? 0, window, control?.Revision ?? 0, ct).ConfigureAwait(false);
             if (result.Ok)
             {
-                return decision; // S2: committed before the answer.
+                // S2: committed before the answer.
+                return held ? decision with { Host = host, Message = $"{decision.Message}; {why}" } : decision;
             }
-            // Conflict: another report or an owner changed the record meanwhile; decide again.
+            // Conflict: another report, an owner, or the window changed meanwhile; decide again.
         }
         throw new StoreUnavailableException($"the host record of {report.Host} kept changing during {MaxRounds} attempts to record the fence; try again");
     }

@@ -44,6 +44,9 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 218, Level = LogLevel.Information, Message = "Host {Host}: planned {Count} record(s)")]
     public static partial void Planned(ILogger logger, string host, int count);
 
+    [LoggerMessage(EventId = 219, Level = LogLevel.Information, Message = "{Key}: applied the operator's {Action} request ({By})")]
+    public static partial void RequestApplied(ILogger logger, string key, string action, string by);
+
     [LoggerMessage(EventId = 220, Level = LogLevel.Warning, Message = "Daemon {Daemon}: watch failed ({Error}); re-reading the store")]
     public static partial void WatchFailed(ILogger logger, string daemon, string error);
 }

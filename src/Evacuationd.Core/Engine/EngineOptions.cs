@@ -61,6 +61,8 @@ public sealed class EngineOptions
 
     public PlanningOptions Planning { get; set; } = new();
 
+    public PolicyOptions Policy { get; set; } = new();
+
     /// <summary>A copy of these options for one daemon of several in a process.</summary>
     public EngineOptions ForDaemon(string daemonId)
     {
@@ -115,6 +117,7 @@ public sealed class EngineOptions
         }
         errors.AddRange(Workflow.Validate($"{section}:Workflow"));
         errors.AddRange(Planning.Validate($"{section}:Planning"));
+        errors.AddRange(Policy.Validate($"{section}:Policy"));
         return errors;
     }
 }

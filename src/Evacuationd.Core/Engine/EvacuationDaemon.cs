@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Evacuationd.Core.Compute;
+using Evacuationd.Core.Metrics;
 using Evacuationd.Core.Records;
 using Evacuationd.Core.Store;
 using Microsoft.Extensions.Logging;
@@ -17,6 +18,8 @@ public sealed class EvacuationDaemon : IAsyncDisposable
     private readonly EngineOptions _options;
     private readonly IEvacuationStore _store;
     private readonly IComputeClient _compute;
+    private readonly EvacuationMetrics? _metrics;
+    private readonly AdjustableLimiter _novaLimit;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly string _version;
@@ -33,11 +36,13 @@ public sealed class EvacuationDaemon : IAsyncDisposable
     private Task _retention = Task.CompletedTask;
     private DateTimeOffset _startedAt;
 
-    public EvacuationDaemon(EngineOptions options, IEvacuationStore store, IComputeClient compute, TimeProvider time, ILoggerFactory loggers, string version = "", string address = "")
+    public EvacuationDaemon(EngineOptions options, IEvacuationStore store, IComputeClient compute, TimeProvider time, ILoggerFactory loggers, string version = "", string address = "", EvacuationMetrics? metrics = null)
     {
         _options = options;
         _store = store;
-        _compute = compute;
+        _metrics = metrics;
+        _novaLimit = new AdjustableLimiter(options.Policy.MaxConcurrentNovaCalls);
+        _compute = options.Policy.MaxConcurrentNovaCalls > 0 ? new LimitedComputeClient(compute, _novaLimit) : compute;
         _time = time;
         _log = loggers.CreateLogger("Evacuationd.Engine");
         _version = version;
@@ -178,6 +183,8 @@ public sealed class EvacuationDaemon : IAsyncDisposable
             var wake = _view.WaitForChangeAsync();
             var done = _runnerDone.WaitAsync();
             var now = _time.GetUtcNow();
+            // This daemon's share of the installation-wide Nova call limit.
+            _novaLimit.Limit = Math.Max(1, _options.Policy.MaxConcurrentNovaCalls / Math.Max(1, _view.LiveDaemons().Count));
             var (ready, next) = _view.Claimable(Id, now, _options.ClaimGrace, key => _running.ContainsKey(key) || InCooldown(key, now));
             var capacity = Capacity(now);
             foreach (var key in ready)
@@ -281,7 +288,7 @@ public sealed class EvacuationDaemon : IAsyncDisposable
 
     private void Launch(RecordKey key, LeaseSession session)
     {
-        var ctx = new RunnerContext(Id, _store, _compute, _time, _options, session, _view, _log);
+        var ctx = new RunnerContext(Id, _store, _compute, _time, _options, session, _view, _log, _metrics);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _running[key] = gate.Task;
         _ = Task.Run(async () =>

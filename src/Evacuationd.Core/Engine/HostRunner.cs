@@ -31,7 +31,7 @@ internal sealed class HostRunner(RunnerContext ctx)
     public async Task RunAsync(string host, CancellationToken lost, CancellationToken stopping)
     {
         var found = await ctx.Store.GetHostAsync(host, lost).ConfigureAwait(false);
-        if (found is null || found.Value.State is not (HostState.Planning or HostState.Evacuating))
+        if (found is null || found.Value.State is HostState.Held or HostState.Released)
         {
             return;
         }
@@ -50,6 +50,7 @@ internal sealed class HostRunner(RunnerContext ctx)
         _own = claim.Ownership;
         _current = claim.Record!;
         EngineLog.Claimed(ctx.Log, $"host {host}", _current.Value.State.Name());
+        ctx.Metrics?.Claimed("host", adopted: false);
         try
         {
             await LoopAsync(lost, stopping).ConfigureAwait(false);
@@ -73,9 +74,12 @@ internal sealed class HostRunner(RunnerContext ctx)
                 return;
             }
             var h = _current.Value;
-            var step = h.State == HostState.Planning
-                ? await PlanningStepAsync(h, lost).ConfigureAwait(false)
-                : HostWorkflow.DecideCompletion(h, ctx.View.InstancesOf(h.Name, h.FenceGeneration), ctx.Now, ctx.DaemonId);
+            var step = h.State switch
+            {
+                HostState.Planning => await PlanningStepAsync(h, lost).ConfigureAwait(false),
+                HostState.Evacuating => HostWorkflow.DecideCompletion(h, ctx.View.InstancesOf(h.Name, h.FenceGeneration), ctx.Now, ctx.DaemonId),
+                _ => HostWorkflow.DecideReopen(h, ctx.View.InstancesOf(h.Name, h.FenceGeneration), ctx.Now, ctx.DaemonId),
+            };
             switch (step)
             {
                 case HostStep.Finished:

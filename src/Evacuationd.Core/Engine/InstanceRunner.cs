@@ -1,4 +1,5 @@
 using Evacuationd.Core.Compute;
+using Evacuationd.Core.Metrics;
 using Evacuationd.Core.Records;
 using Evacuationd.Core.Store;
 using Evacuationd.Core.Workflow;
@@ -43,7 +44,7 @@ internal sealed class InstanceRunner(RunnerContext ctx)
     public async Task RunAsync(string id, CancellationToken lost, CancellationToken stopping)
     {
         var found = await ctx.Store.GetInstanceAsync(id, lost).ConfigureAwait(false);
-        if (found is null || found.Value.IsTerminal)
+        if (found is null || (found.Value.IsTerminal && ctx.View.RequestFor(id) is null))
         {
             return;
         }
@@ -109,7 +110,15 @@ internal sealed class InstanceRunner(RunnerContext ctx)
             {
                 return; // checkpoint: nothing of ours in flight between steps; released in RunAsync.
             }
+            if (ctx.View.RequestFor(_current.Value.Id) is { } request && !await ApplyRequestAsync(request, lost).ConfigureAwait(false))
+            {
+                return;
+            }
             var r = _current.Value;
+            if (r.IsTerminal)
+            {
+                return;
+            }
             if (r.State == RecordState.Retrying && !r.CancelRequested && r.NotBefore is { } nb && nb > ctx.Now)
             {
                 if (_own is null && (!await ClaimAsync(null, lost).ConfigureAwait(false) || _current.Value.IsTerminal))
@@ -150,13 +159,52 @@ internal sealed class InstanceRunner(RunnerContext ctx)
                     }
                     break;
                 case InstanceStep.StartAttempt start:
-                    if (!await AttemptAsync(start.Next, lost).ConfigureAwait(false))
+                    if (ctx.View.Held)
+                    {
+                        return; // a global hold starts nothing new: handed over, picked up after resume
+                    }
+                    var next = start.Next;
+                    if (ctx.Options.Policy.MaxInFlightEvacuations > 0)
+                    {
+                        if (ctx.View.FreeSlot(next.Id, ctx.Options.Policy.MaxInFlightEvacuations) is not { } slot)
+                        {
+                            // All in-flight slots taken (over all daemons): wait as the owner.
+                            if (_own is null && (!await ClaimAsync(null, lost).ConfigureAwait(false) || _current.Value.IsTerminal))
+                            {
+                                return;
+                            }
+                            await ctx.DelayUntilAsync(ctx.Now + ctx.Options.Workflow.PollInterval, null, stopping).ConfigureAwait(false);
+                            break;
+                        }
+                        next = next with { Slot = slot };
+                    }
+                    if (!await AttemptAsync(next, lost).ConfigureAwait(false))
                     {
                         return;
                     }
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// Applies an operator's request (retry, cancel) as the record's owner, then removes it.
+    /// Returns false when this runner should stop (the record went to someone else).
+    /// </summary>
+    private async Task<bool> ApplyRequestAsync(Versioned<OperatorRequest> request, CancellationToken lost)
+    {
+        var next = OperatorRequests.Apply(_current.Value, request.Value, ctx.Now, ctx.DaemonId);
+        if (next is not null)
+        {
+            if (!await PersistAsync(next, lost).ConfigureAwait(false))
+            {
+                return false;
+            }
+            EngineLog.RequestApplied(ctx.Log, Key, request.Value.Action.ToString(), request.Value.By);
+        }
+        // Applied (or moot: the record moved on). A request stored meanwhile stays.
+        await ctx.Store.DeleteRequestIfAsync(request.Value.RecordId, request.Revision, lost).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>One attempt: record it, then call evacuate once, then record the answer.</summary>
@@ -174,7 +222,16 @@ internal sealed class InstanceRunner(RunnerContext ctx)
             return false;
         }
         var r = _current.Value;
+        if (ctx.Options.Policy.LockServers)
+        {
+            await TryNovaAsync(() => ctx.Compute.LockAsync(r.InstanceUuid, $"evacuationd: evacuating from fenced host {r.SourceHost} ({r.Id})", lost)).ConfigureAwait(false);
+        }
         EngineLog.Evacuating(ctx.Log, Key, r.Attempt, r.RequestedDestination ?? "scheduler");
+        ctx.Metrics?.EvacuationStarted();
+        if (r.Attempt == 1 && ctx.View.ReportedAt(r.SourceHost) is { } reported)
+        {
+            ctx.Metrics?.FirstEvacuate((ctx.Now - reported).TotalSeconds);
+        }
         EvacuateOutcome outcome;
         try
         {
@@ -242,7 +299,8 @@ internal sealed class InstanceRunner(RunnerContext ctx)
     private async Task<bool> ClaimAsync(InstanceRecord? update, CancellationToken lost)
     {
         var lease = ctx.Session.Lease;
-        var marked = PoisonGuard.ForClaim(update ?? _current.Value, ctx.DaemonId, lease.LeaseId, ctx.Options.MaxAdoptions, ctx.Now);
+        var unclaimed = _current.Value;
+        var marked = PoisonGuard.ForClaim(update ?? unclaimed, ctx.DaemonId, lease.LeaseId, ctx.Options.MaxAdoptions, ctx.Now);
         var result = await ctx.Store.TryClaimInstanceAsync(lease, Key, _current.Revision, marked, lost).ConfigureAwait(false);
         if (!result.Claimed)
         {
@@ -252,6 +310,7 @@ internal sealed class InstanceRunner(RunnerContext ctx)
         _ownedSince = ctx.Now;
         _current = result.Record!;
         EngineLog.Claimed(ctx.Log, Key, _current.Value.State.Name());
+        ctx.Metrics?.Claimed("instance", adopted: marked.Adoptions > (update ?? unclaimed).Adoptions);
         if (_current.Value.IsTerminal)
         {
             // Ended with the claim itself (skipped at first sight, or parked by the poison guard).
@@ -261,10 +320,27 @@ internal sealed class InstanceRunner(RunnerContext ctx)
         return true;
     }
 
+    /// <summary>A Nova call whose failure only deserves a log line (lock, unlock).</summary>
+    private async Task TryNovaAsync(Func<Task> call)
+    {
+        try
+        {
+            await call().ConfigureAwait(false);
+        }
+        catch (ComputeException ex)
+        {
+            EngineLog.NovaFailed(ctx.Log, Key, ex.Message, ex.RequestId);
+        }
+    }
+
     /// <summary>Guarded write of <paramref name="next"/>: a claim with update when not owned yet.</summary>
     private async Task<bool> PersistAsync(InstanceRecord next, CancellationToken lost)
     {
         var before = _current.Value;
+        if (!next.State.IsInFlight() && next.Slot is not null)
+        {
+            next = next with { Slot = null }; // leaving flight frees the in-flight slot in the same write
+        }
         if (_own is null)
         {
             if (!await ClaimAsync(next, lost).ConfigureAwait(false))
@@ -298,6 +374,15 @@ internal sealed class InstanceRunner(RunnerContext ctx)
         if (before.State != next.State || before.History.Count != next.History.Count)
         {
             EngineLog.Transition(ctx.Log, Key, before.State.Name(), next.State.Name(), next.Reason);
+        }
+        if (next.IsTerminal && !before.IsTerminal)
+        {
+            var since = ctx.View.ReportedAt(next.SourceHost) ?? next.CreatedAt;
+            ctx.Metrics?.RecordEnded(next.State.Name(), (ctx.Now - since).TotalSeconds);
+            if (ctx.Options.Policy.LockServers && next.State == RecordState.Done)
+            {
+                await TryNovaAsync(() => ctx.Compute.UnlockAsync(next.InstanceUuid, lost)).ConfigureAwait(false);
+            }
         }
         return true;
     }

@@ -13,7 +13,8 @@ internal sealed record RunnerContext(
     EngineOptions Options,
     LeaseSession Session,
     StoreView View,
-    ILogger Log)
+    ILogger Log,
+    Metrics.EvacuationMetrics? Metrics = null)
 {
     public DateTimeOffset Now => Time.GetUtcNow();
 

@@ -21,6 +21,9 @@ internal sealed class StoreView
     /// <summary>Per fencing (host, generation): records known, and records not terminal yet.</summary>
     private readonly Dictionary<(string Host, long Generation), (int Total, int Pending)> _fencings = new();
     private readonly Dictionary<string, DaemonInfo> _daemons = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Versioned<OperatorRequest>> _requests = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, string> _slots = new();
+    private Versioned<ControlState>? _control;
     private readonly AsyncSignal _changed = new();
 
     public long Revision { get; private set; }
@@ -56,6 +59,17 @@ internal sealed class StoreView
             {
                 _daemons[d.Id] = d;
             }
+            _requests.Clear();
+            foreach (var r in snapshot.Requests)
+            {
+                _requests[r.Value.RecordId] = r;
+            }
+            _slots.Clear();
+            foreach (var (n, id) in snapshot.Slots)
+            {
+                _slots[n] = id;
+            }
+            _control = snapshot.Control;
             foreach (var key in _hosts.Keys.Select(RecordKey.Host).Concat(_instances.Keys.Select(RecordKey.Instance)))
             {
                 if (!_owners.ContainsKey(key) && HasWork(key))
@@ -110,6 +124,23 @@ internal sealed class StoreView
                     break;
                 case ChangeKind.DaemonDeleted when change.Daemon is { } d:
                     _daemons.Remove(d.Id);
+                    break;
+                case ChangeKind.ControlPut when change.Control is { } c:
+                    _control = c;
+                    break;
+                case ChangeKind.RequestPut when change.Request is { } r:
+                    _requests[r.Value.RecordId] = r;
+                    Track(RecordKey.Instance(r.Value.RecordId), now);
+                    break;
+                case ChangeKind.RequestDeleted when change.Key is { } k:
+                    _requests.Remove(k.Id);
+                    Track(k, now);
+                    break;
+                case ChangeKind.SlotPut when change.Slot is { } n:
+                    _slots[n] = change.Owner ?? "";
+                    break;
+                case ChangeKind.SlotDeleted when change.Slot is { } n:
+                    _slots.Remove(n);
                     break;
             }
             if (change.Revision > Revision)
@@ -238,9 +269,66 @@ internal sealed class StoreView
         }
     }
 
-    private bool HasWork(RecordKey key) => key.Kind == RecordKind.Host
-        ? _hosts.TryGetValue(key.Id, out var h) && h.Value.State is HostState.Planning or HostState.Evacuating
-        : _instances.TryGetValue(key.Id, out var i) && !i.Value.IsTerminal;
+    /// <summary>
+    /// Work left for some daemon: a host to plan, to close or to reopen (a record of its ended
+    /// fencing was retried); an instance record not ended, or with an operator request.
+    /// </summary>
+    private bool HasWork(RecordKey key)
+    {
+        if (key.Kind == RecordKind.Host)
+        {
+            if (!_hosts.TryGetValue(key.Id, out var h))
+            {
+                return false;
+            }
+            return h.Value.State is HostState.Planning or HostState.Evacuating
+                   || (h.Value.State is HostState.Done or HostState.Failed && h.Value.Planned
+                       && _fencings.GetValueOrDefault((h.Value.Name, h.Value.FenceGeneration)).Pending > 0);
+        }
+        return _instances.TryGetValue(key.Id, out var i) && (!i.Value.IsTerminal || _requests.ContainsKey(key.Id));
+    }
+
+    /// <summary>Automatic evacuation is paused everywhere (evacctl hold).</summary>
+    public bool Held
+    {
+        get { lock (_gate) { return _control?.Value.Held ?? false; } }
+    }
+
+    /// <summary>The pending operator request for a record, if any.</summary>
+    public Versioned<OperatorRequest>? RequestFor(string recordId)
+    {
+        lock (_gate)
+        {
+            return _requests.GetValueOrDefault(recordId);
+        }
+    }
+
+    /// <summary>A free in-flight slot below <paramref name="max"/>, probing from a place derived from the record; null if all are taken.</summary>
+    public int? FreeSlot(string recordId, int max)
+    {
+        lock (_gate)
+        {
+            var start = (int)(Backoff.StableHash(recordId, 0) % (uint)max);
+            for (var i = 0; i < max; i++)
+            {
+                var n = (start + i) % max;
+                if (!_slots.ContainsKey(n))
+                {
+                    return n;
+                }
+            }
+            return null;
+        }
+    }
+
+    /// <summary>When the host's current fencing was reported, if known.</summary>
+    public DateTimeOffset? ReportedAt(string host)
+    {
+        lock (_gate)
+        {
+            return _hosts.GetValueOrDefault(host)?.Value.ReportedAt;
+        }
+    }
 
     private void Count(InstanceRecord? before, InstanceRecord after)
     {
@@ -274,17 +362,22 @@ internal sealed class StoreView
             created = h.Value.ReportedAt;
             if (h.Value.State == HostState.Planning)
             {
-                return true;
+                return _control?.Value.Held != true; // a global hold starts nothing new
+            }
+            if (h.Value.State is HostState.Done or HostState.Failed)
+            {
+                return HasWork(key); // reopen: a record of the ended fencing was retried
             }
             // An evacuating host needs a daemon only to record its end, once all its records ended.
             var (total, pending) = _fencings.GetValueOrDefault((h.Value.Name, h.Value.FenceGeneration));
             return h.Value.State == HostState.Evacuating && pending == 0 && total >= h.Value.Counts.Total;
         }
-        if (_instances.TryGetValue(key.Id, out var i) && !i.Value.IsTerminal)
+        if (_instances.TryGetValue(key.Id, out var i) && HasWork(key))
         {
             priority = i.Value.Priority;
             created = i.Value.CreatedAt;
-            return true;
+            // A global hold starts nothing new; what is in flight in Nova is still followed.
+            return _control?.Value.Held != true || i.Value.State.IsInFlight();
         }
         return false;
     }

@@ -108,6 +108,20 @@ public static class HostWorkflow
             : new HostStep.Write(next.MoveTo(HostState.Done, $"fencing ended: {summary}", now, daemon));
     }
 
+    /// <summary>
+    /// An ended fencing with records that run again (an operator retried them): back to
+    /// evacuating, so that it ends again once they did.
+    /// </summary>
+    public static HostStep DecideReopen(HostRecord h, IReadOnlyCollection<InstanceRecord> records, DateTimeOffset now, string daemon)
+    {
+        var running = records.Count(r => !r.IsTerminal);
+        if (h.State is not (HostState.Done or HostState.Failed) || running == 0)
+        {
+            return new HostStep.Finished();
+        }
+        return new HostStep.Write(h.MoveTo(HostState.Evacuating, $"reopened: {running} record(s) of this fencing run again (retried by an operator)", now, daemon));
+    }
+
     public static string DisabledReason(HostRecord h) =>
         $"evacuationd: fenced by {h.Source.Name()} at {h.FencedAt:yyyy-MM-ddTHH:mm:ssZ} ({h.EvacuationId})";
 }

@@ -121,12 +121,12 @@ public static class InstanceWorkflow
             }
             return new InstanceStep.Wait(Min(now + o.PollInterval, deadline), $"Nova shows evacuation migration {running.Id} '{running.Status}' in progress");
         }
-        if (r.Attempt >= o.MaxAttempts)
+        if (r.Attempt - r.AttemptBase >= o.MaxAttempts)
         {
             return Write(r.MoveTo(RecordState.Failed, Join(prefix, $"all {o.MaxAttempts} attempts used"), now, ctx.Daemon));
         }
         var attempt = r.Attempt + 1;
-        var target = o.TargetHost;
+        var target = o.TargetFor(r.Id, attempt);
         var next = r with
         {
             Attempt = attempt,
@@ -139,7 +139,7 @@ public static class InstanceWorkflow
         };
         var where = target is null ? "Nova's scheduler picks the host" : $"to {target}";
         return new InstanceStep.StartAttempt(next.MoveTo(RecordState.Evacuating,
-            Join(prefix, $"attempt {attempt} of {o.MaxAttempts}: evacuating from {r.SourceHost} ({where})"), now, ctx.Daemon));
+            Join(prefix, $"attempt {attempt} of {r.AttemptBase + o.MaxAttempts}: evacuating from {r.SourceHost} ({where})"), now, ctx.Daemon));
     }
 
     /// <summary>Evacuating: did the attempt's call reach Nova? Never guess (S4).</summary>
@@ -260,13 +260,13 @@ public static class InstanceWorkflow
         {
             return Write((r with { Error = reason }).MoveTo(RecordState.Cancelled, $"{reason}; cancelled by an operator", now, ctx.Daemon, requestId));
         }
-        if (r.Attempt >= o.MaxAttempts)
+        if (r.Attempt - r.AttemptBase >= o.MaxAttempts)
         {
             return Write((r with { Error = reason }).MoveTo(RecordState.Failed, $"{reason}; all {o.MaxAttempts} attempts used", now, ctx.Daemon, requestId));
         }
         var notBefore = now + Backoff.After(r.Id, r.Attempt, o.BackoffBase, o.BackoffMax);
         return Write((r with { Error = reason, NotBefore = notBefore, OutcomeUnknownSince = null }).MoveTo(RecordState.Retrying,
-            $"{reason}; attempt {r.Attempt + 1} of {o.MaxAttempts} not before {notBefore:O}", now, ctx.Daemon, requestId));
+            $"{reason}; attempt {r.Attempt + 1} of {r.AttemptBase + o.MaxAttempts} not before {notBefore:O}", now, ctx.Daemon, requestId));
     }
 
     public static bool SameHost(string? a, string? b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);

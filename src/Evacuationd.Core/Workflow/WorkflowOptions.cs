@@ -33,6 +33,16 @@ public sealed class WorkflowOptions
     /// <summary>Target host for every evacuation; null lets Nova's scheduler choose. Default null.</summary>
     public string? TargetHost { get; set; }
 
+    /// <summary>
+    /// A reserved pool: evacuate only to these hosts, spread by instance and attempt (a failed
+    /// attempt tries the next host). Ignored when <see cref="TargetHost"/> is set. Default empty.
+    /// </summary>
+    public List<string> ReservedHosts { get; set; } = [];
+
+    /// <summary>The host to ask Nova for, for one attempt of one record; null = Nova's scheduler.</summary>
+    public string? TargetFor(string recordId, int attempt) =>
+        TargetHost ?? (ReservedHosts.Count == 0 ? null : ReservedHosts[(int)((Backoff.StableHash(recordId, 0) + (uint)attempt) % (uint)ReservedHosts.Count)]);
+
     /// <summary>Every problem with these values, by key (empty when valid).</summary>
     public IEnumerable<string> Validate(string section)
     {
@@ -55,6 +65,10 @@ public sealed class WorkflowOptions
         if (RebuildTimeout <= CallSettle)
         {
             yield return $"{section}:RebuildTimeout must exceed CallSettle (got {RebuildTimeout} and {CallSettle}).";
+        }
+        foreach (var h in ReservedHosts.Where(h => !Records.RecordIds.IsValidHostName(h)))
+        {
+            yield return $"{section}:ReservedHosts: '{h}' is not a valid compute host name.";
         }
         if (TaskStateTimeout <= TimeSpan.Zero)
         {

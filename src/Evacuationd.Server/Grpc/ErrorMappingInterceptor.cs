@@ -49,6 +49,8 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
                 return new RpcException(new Status(StatusCode.InvalidArgument, v.Message));
             case NotFoundException n:
                 return new RpcException(new Status(StatusCode.NotFound, n.Message));
+            case PreconditionException p:
+                return new RpcException(new Status(StatusCode.FailedPrecondition, p.Message));
             case StoreUnavailableException s:
                 return new RpcException(new Status(StatusCode.Unavailable, $"the store did not confirm: {s.Message}"));
             case ComputeException c:

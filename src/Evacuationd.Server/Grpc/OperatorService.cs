@@ -3,6 +3,7 @@ using Evacuationd.Core.Api;
 using Evacuationd.Core.Compute;
 using Evacuationd.Core.Engine;
 using Evacuationd.Core.Records;
+using Evacuationd.Core.Workflow;
 using Evacuationd.Core.Store;
 using global::Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -16,6 +17,7 @@ internal sealed class OperatorService(
     EvacuationQueries queries,
     IEvacuationStore store,
     IComputeClient compute,
+    TimeProvider time,
     IOptions<EngineOptions> engine) : V1.Operator.OperatorBase
 {
     private const int DefaultPageSize = 500;
@@ -105,23 +107,45 @@ internal sealed class OperatorService(
         return response;
     }
 
-    public override Task<V1.Record> RetryRecord(V1.RecordActionRequest request, ServerCallContext context) =>
-        throw Unimplemented.Because("RetryRecord is not implemented in this build: operator retry of failed records arrives with the operator surface");
+    public override async Task<V1.Record> RetryRecord(V1.RecordActionRequest request, ServerCallContext context) =>
+        Map(await Actions().RequestAsync(request.Id, OperatorAction.Retry, request.Reason, Caller(context), context.CancellationToken).ConfigureAwait(false));
 
-    public override Task<V1.Record> CancelRecord(V1.RecordActionRequest request, ServerCallContext context) =>
-        throw Unimplemented.Because("CancelRecord is not implemented in this build: operator cancel arrives with the operator surface");
+    public override async Task<V1.Record> CancelRecord(V1.RecordActionRequest request, ServerCallContext context) =>
+        Map(await Actions().RequestAsync(request.Id, OperatorAction.Cancel, request.Reason, Caller(context), context.CancellationToken).ConfigureAwait(false));
 
-    public override Task<V1.HoldResponse> Hold(V1.HoldRequest request, ServerCallContext context) =>
-        throw Unimplemented.Because("Hold is not implemented in this build: the global hold arrives with the blast-radius guard");
+    public override async Task<V1.HoldResponse> Hold(V1.HoldRequest request, ServerCallContext context)
+    {
+        var control = await Actions().HoldAsync(request.Reason, Caller(context), context.CancellationToken).ConfigureAwait(false);
+        return new V1.HoldResponse { Held = control.Held, Reason = control.HeldReason ?? "" };
+    }
 
-    public override Task<V1.HoldResponse> Resume(V1.ResumeRequest request, ServerCallContext context) =>
-        throw Unimplemented.Because("Resume is not implemented in this build: the global hold arrives with the blast-radius guard");
+    public override async Task<V1.HoldResponse> Resume(V1.ResumeRequest request, ServerCallContext context)
+    {
+        var (control, released) = await Actions().ResumeAsync(Caller(context), context.CancellationToken).ConfigureAwait(false);
+        return new V1.HoldResponse
+        {
+            Held = control.Held,
+            Reason = released.Count == 0 ? "resumed" : $"resumed; released held host(s): {string.Join(", ", released.Select(h => h.Name))}",
+        };
+    }
 
-    public override Task<V1.Host> ConfirmHost(V1.HostRequest request, ServerCallContext context) =>
-        throw Unimplemented.Because("ConfirmHost is not implemented in this build: holding hosts arrives with the blast-radius guard");
+    public override async Task<V1.Host> ConfirmHost(V1.HostRequest request, ServerCallContext context)
+    {
+        await Actions().ConfirmAsync(request.Host, Caller(context), context.CancellationToken).ConfigureAwait(false);
+        return ProtoMapper.Host(await queries.GetHostAsync(request.Host, context.CancellationToken).ConfigureAwait(false));
+    }
 
-    public override Task<V1.Host> ReleaseHost(V1.HostRequest request, ServerCallContext context) =>
-        throw Unimplemented.Because("ReleaseHost is not implemented in this build: returning hosts to service arrives with the compute-node agent");
+    public override async Task<V1.Host> ReleaseHost(V1.HostRequest request, ServerCallContext context)
+    {
+        await Actions().ReleaseHostAsync(request.Host, Caller(context), context.CancellationToken).ConfigureAwait(false);
+        return ProtoMapper.Host(await queries.GetHostAsync(request.Host, context.CancellationToken).ConfigureAwait(false));
+    }
+
+    private OperatorActions Actions() => new(store, time, compute);
+
+    /// <summary>Who asks, for history and logs: the authenticated identity when there is one, else the peer.</summary>
+    private static string Caller(ServerCallContext context) =>
+        context.GetHttpContext().User.Identity?.Name is { Length: > 0 } name ? name : $"operator@{context.Peer}";
 
     private V1.Record Map(RecordView v) => ProtoMapper.Record(v, (uint)engine.Value.Workflow.MaxAttempts);
 

@@ -22,7 +22,7 @@ internal sealed class TestCloud : IAsyncDisposable
 
     public SimulatedCloud Sim => Cloud.Simulator.Cloud;
 
-    public static async Task<TestCloud> StartAsync(int daemons = 3, int instancesPerHost = 3, TimeSpan? rebuild = null, Action<SimulatedCloud>? populate = null, TimeSpan? leaseTtl = null, int hosts = 3, int maxConcurrent = 64, string? targetHost = null)
+    public static async Task<TestCloud> StartAsync(int daemons = 3, int instancesPerHost = 3, TimeSpan? rebuild = null, Action<SimulatedCloud>? populate = null, TimeSpan? leaseTtl = null, int hosts = 3, int maxConcurrent = 64, string? targetHost = null, Action<EngineOptions>? configure = null)
     {
         var ttl = leaseTtl ?? TimeSpan.FromSeconds(2);
         var options = new EmbeddedCloudOptions
@@ -51,6 +51,7 @@ internal sealed class TestCloud : IAsyncDisposable
                 },
             },
         };
+        configure?.Invoke(options.Engine);
         var cloud = await EmbeddedCloud.StartAsync(options, NullLoggerFactory.Instance, _ => { }, populate);
         return new TestCloud(cloud);
     }
