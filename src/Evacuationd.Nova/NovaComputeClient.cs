@@ -1,11 +1,14 @@
 using System.Text.Json.Nodes;
 using Evacuationd.Core.Compute;
+using Evacuationd.Core.Metrics;
 
 namespace Evacuationd.Nova;
 
 /// <summary>
 /// The compute port over Nova's HTTP API (and Keystone's): the same code for a real cloud
-/// and for evacsim, with no special path for the simulator.
+/// and for evacsim, with no special path for the simulator. With metrics, every call is
+/// recorded by its <see cref="NovaCalls"/> name: latency as the caller sees it (re-auth,
+/// retries and pages included) and whether it failed.
 /// </summary>
 public sealed class NovaComputeClient : IComputeClient, IDisposable
 {
@@ -17,7 +20,8 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
     private readonly TimeProvider _time;
 
     /// <param name="options">Explicit settings; with <see cref="NovaClientOptions.Cloud"/> (or OS_CLOUD) completed from clouds.yaml.</param>
-    public NovaComputeClient(NovaClientOptions options, TimeProvider time, HttpClient? http = null, CloudsYamlEnvironment? environment = null)
+    /// <param name="metrics">Where Nova calls are recorded (none: not recorded).</param>
+    public NovaComputeClient(NovaClientOptions options, TimeProvider time, HttpClient? http = null, CloudsYamlEnvironment? environment = null, EvacuationMetrics? metrics = null)
     {
         options = CloudsYaml.Resolve(options, environment ?? CloudsYamlEnvironment.FromProcess());
         _time = time;
@@ -32,13 +36,16 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
         _tokens = !string.IsNullOrEmpty(options.Token) && !string.IsNullOrEmpty(options.ComputeEndpoint)
             ? new FixedTokenSource(options)
             : new KeystoneTokenSource(_http, options, time);
-        _nova = new NovaTransport(_http, _tokens, options, time);
+        _nova = new NovaTransport(_http, _tokens, options, time, metrics);
     }
 
     /// <summary>The microversion in use (negotiated on first call).</summary>
     public Task<Microversion> MicroversionAsync(CancellationToken ct) => _nova.VersionAsync(ct);
 
-    public async Task<ComputeService?> FindComputeServiceAsync(string host, CancellationToken ct)
+    public Task<ComputeService?> FindComputeServiceAsync(string host, CancellationToken ct) =>
+        _nova.MeasureAsync(NovaCalls.FindService, () => FindServiceAsync(host, ct), ct);
+
+    private async Task<ComputeService?> FindServiceAsync(string host, CancellationToken ct)
     {
         const string op = "find the nova-compute service";
         var r = NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Get, $"os-services?binary=nova-compute&host={Uri.EscapeDataString(host)}", null, true, ct).ConfigureAwait(false), op);
@@ -48,7 +55,10 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
             .FirstOrDefault(s => string.Equals(s.Host, host, StringComparison.Ordinal));
     }
 
-    public async Task<IReadOnlyList<ComputeService>> ListComputeServicesAsync(CancellationToken ct)
+    public Task<IReadOnlyList<ComputeService>> ListComputeServicesAsync(CancellationToken ct) =>
+        _nova.MeasureAsync(NovaCalls.ListServices, () => ListServicesAsync(ct), ct);
+
+    private async Task<IReadOnlyList<ComputeService>> ListServicesAsync(CancellationToken ct)
     {
         const string op = "list nova-compute services";
         var r = NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Get, "os-services?binary=nova-compute", null, true, ct).ConfigureAwait(false), op);
@@ -56,12 +66,17 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
     }
 
     public Task<ComputeService> ForceDownAsync(ComputeService service, CancellationToken ct) =>
-        UpdateServiceAsync("force the service down", service, new JsonObject { ["forced_down"] = true }, ct);
+        _nova.MeasureAsync(NovaCalls.ForceDown,
+            () => UpdateServiceAsync("force the service down", service, new JsonObject { ["forced_down"] = true }, ct), ct);
 
     public Task<ComputeService> DisableAsync(ComputeService service, string reason, CancellationToken ct) =>
-        UpdateServiceAsync("disable the service", service, new JsonObject { ["status"] = "disabled", ["disabled_reason"] = reason }, ct);
+        _nova.MeasureAsync(NovaCalls.DisableService,
+            () => UpdateServiceAsync("disable the service", service, new JsonObject { ["status"] = "disabled", ["disabled_reason"] = reason }, ct), ct);
 
-    public async Task<IReadOnlyList<ServerView>> ListServersOnHostAsync(string host, CancellationToken ct)
+    public Task<IReadOnlyList<ServerView>> ListServersOnHostAsync(string host, CancellationToken ct) =>
+        _nova.MeasureAsync(NovaCalls.ListServers, () => ListServersAsync(host, ct), ct);
+
+    private async Task<IReadOnlyList<ServerView>> ListServersAsync(string host, CancellationToken ct)
     {
         const string op = "list the host's servers";
         var servers = new List<ServerView>();
@@ -82,7 +97,10 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
         }
     }
 
-    public async Task<ServerView?> GetServerAsync(string instanceUuid, CancellationToken ct)
+    public Task<ServerView?> GetServerAsync(string instanceUuid, CancellationToken ct) =>
+        _nova.MeasureAsync(NovaCalls.GetServer, () => ReadServerAsync(instanceUuid, ct), ct);
+
+    private async Task<ServerView?> ReadServerAsync(string instanceUuid, CancellationToken ct)
     {
         const string op = "read the server";
         var r = await _nova.SendAsync(op, HttpMethod.Get, $"servers/{Uri.EscapeDataString(instanceUuid)}", null, true, ct).ConfigureAwait(false);
@@ -94,7 +112,10 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
         return server is null ? throw new ComputeException(op, "Nova answered without a server object", r.Status, r.RequestId) : NovaJson.Server(server);
     }
 
-    public async Task<IReadOnlyList<MigrationView>> ListEvacuationMigrationsAsync(string instanceUuid, CancellationToken ct)
+    public Task<IReadOnlyList<MigrationView>> ListEvacuationMigrationsAsync(string instanceUuid, CancellationToken ct) =>
+        _nova.MeasureAsync(NovaCalls.ListMigrations, () => ListMigrationsAsync(instanceUuid, ct), ct);
+
+    private async Task<IReadOnlyList<MigrationView>> ListMigrationsAsync(string instanceUuid, CancellationToken ct)
     {
         const string op = "list the instance's evacuation migrations";
         var r = NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Get,
@@ -114,10 +135,16 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
             args["host"] = targetHost;
         }
         // From 2.14 the answer is 200 with an empty body; "force" is never sent (gone at 2.68).
-        return _nova.EvacuateAsync($"servers/{Uri.EscapeDataString(instanceUuid)}/action", new JsonObject { ["evacuate"] = args }, ct);
+        // Anything but an accepted evacuation counts as a failed call.
+        return _nova.MeasureAsync(NovaCalls.Evacuate,
+            () => _nova.EvacuateAsync($"servers/{Uri.EscapeDataString(instanceUuid)}/action", new JsonObject { ["evacuate"] = args }, ct),
+            ct, outcome => outcome.Kind == EvacuateOutcomeKind.Accepted);
     }
 
-    public async Task<IReadOnlyDictionary<string, string>> GetImagePropertiesAsync(string imageId, CancellationToken ct)
+    public Task<IReadOnlyDictionary<string, string>> GetImagePropertiesAsync(string imageId, CancellationToken ct) =>
+        _nova.MeasureAsync(NovaCalls.GetImage, () => ReadImagePropertiesAsync(imageId, ct), ct);
+
+    private async Task<IReadOnlyDictionary<string, string>> ReadImagePropertiesAsync(string imageId, CancellationToken ct)
     {
         var token = await _tokens.GetAsync(false, ct).ConfigureAwait(false);
         if (token.ImageEndpoint is null)
@@ -146,7 +173,10 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
         }
     }
 
-    public async Task<ComputeService> ReleaseServiceAsync(ComputeService service, bool enable, CancellationToken ct)
+    public Task<ComputeService> ReleaseServiceAsync(ComputeService service, bool enable, CancellationToken ct) =>
+        _nova.MeasureAsync(NovaCalls.ReleaseService, () => ReleaseAsync(service, enable, ct), ct);
+
+    private async Task<ComputeService> ReleaseAsync(ComputeService service, bool enable, CancellationToken ct)
     {
         const string op = "return the service to service";
         var deadline = _time.GetUtcNow() + _options.ReleaseRetryFor;
@@ -166,10 +196,13 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
         }
         return enable
             ? await UpdateServiceAsync("enable the service", service, new JsonObject { ["status"] = "enabled" }, ct).ConfigureAwait(false)
-            : (await FindComputeServiceAsync(service.Host, ct).ConfigureAwait(false)) ?? service;
+            : (await FindServiceAsync(service.Host, ct).ConfigureAwait(false)) ?? service;
     }
 
-    public async Task LockAsync(string instanceUuid, string reason, CancellationToken ct)
+    public Task LockAsync(string instanceUuid, string reason, CancellationToken ct) =>
+        _nova.MeasureAsync(NovaCalls.LockServer, () => LockServerAsync(instanceUuid, reason, ct), ct);
+
+    private async Task LockServerAsync(string instanceUuid, string reason, CancellationToken ct)
     {
         const string op = "lock the server";
         var version = await _nova.VersionAsync(ct).ConfigureAwait(false);
@@ -179,19 +212,25 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
         NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Post, $"servers/{Uri.EscapeDataString(instanceUuid)}/action", body, true, ct).ConfigureAwait(false), op);
     }
 
-    public async Task UnlockAsync(string instanceUuid, CancellationToken ct)
-    {
-        const string op = "unlock the server";
-        NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Post, $"servers/{Uri.EscapeDataString(instanceUuid)}/action", new JsonObject { ["unlock"] = null }, true, ct).ConfigureAwait(false), op);
-    }
+    public Task UnlockAsync(string instanceUuid, CancellationToken ct) =>
+        _nova.MeasureAsync(NovaCalls.UnlockServer, async () =>
+        {
+            const string op = "unlock the server";
+            NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Post, $"servers/{Uri.EscapeDataString(instanceUuid)}/action", new JsonObject { ["unlock"] = null }, true, ct).ConfigureAwait(false), op);
+        }, ct);
 
     public async Task ResetStateAsync(string instanceUuid, string state, CancellationToken ct)
     {
-        const string op = "reset the server's state";
         if (state is not ("error" or "active"))
         {
             throw new ArgumentException($"reset state must be error or active, not {state}", nameof(state));
         }
+        await _nova.MeasureAsync(NovaCalls.ResetState, () => ResetServerStateAsync(instanceUuid, state, ct), ct).ConfigureAwait(false);
+    }
+
+    private async Task ResetServerStateAsync(string instanceUuid, string state, CancellationToken ct)
+    {
+        const string op = "reset the server's state";
         NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Post, $"servers/{Uri.EscapeDataString(instanceUuid)}/action",
             new JsonObject { ["os-resetState"] = new JsonObject { ["state"] = state } }, true, ct).ConfigureAwait(false), op);
     }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Evacuationd.Core.Compute;
+using Evacuationd.Core.Metrics;
 
 namespace Evacuationd.Nova;
 
@@ -13,11 +14,39 @@ internal sealed record NovaResponse(int Status, JsonNode? Body, string? RequestI
 }
 
 /// <summary>
+/// The names Nova calls are recorded under (the <c>call</c> label of
+/// <c>evacuationd_nova_call_duration_seconds</c> and <c>evacuationd_nova_errors_total</c>):
+/// short and stable, one per operation of the compute port.
+/// </summary>
+public static class NovaCalls
+{
+    /// <summary>Reading Nova's version document to negotiate the microversion (once per client).</summary>
+    public const string Version = "version";
+    public const string FindService = "find_service";
+    public const string ListServices = "list_services";
+    public const string ForceDown = "force_down";
+    public const string DisableService = "disable_service";
+    public const string ListServers = "list_servers";
+    public const string GetServer = "get_server";
+    public const string ListMigrations = "list_migrations";
+    public const string Evacuate = "evacuate";
+
+    /// <summary>Glance: the image's properties (the image-property evacuable filter).</summary>
+    public const string GetImage = "get_image";
+
+    /// <summary>Un-forcing the service down (retried while evacuation migrations remain), then enabling or re-reading it.</summary>
+    public const string ReleaseService = "release_service";
+    public const string LockServer = "lock_server";
+    public const string UnlockServer = "unlock_server";
+    public const string ResetState = "reset_state";
+}
+
+/// <summary>
 /// Sends Nova requests: token and microversion headers, a bound per call, one re-auth on
 /// 401 (Keystone rejected the token before Nova saw the request), retries of idempotent
 /// calls on transient failures only, request ids kept.
 /// </summary>
-internal sealed class NovaTransport(HttpClient http, ITokenSource tokens, NovaClientOptions options, TimeProvider time) : IDisposable
+internal sealed class NovaTransport(HttpClient http, ITokenSource tokens, NovaClientOptions options, TimeProvider time, EvacuationMetrics? metrics = null) : IDisposable
 {
     private readonly SemaphoreSlim _versionGate = new(1, 1);
     private Microversion? _version;
@@ -36,24 +65,7 @@ internal sealed class NovaTransport(HttpClient http, ITokenSource tokens, NovaCl
             {
                 return again;
             }
-            var ours = Microversion.TryParse(options.MaxMicroversion, out var configured) ? configured : Microversion.Minimum;
-            var token = await tokens.GetAsync(false, ct).ConfigureAwait(false);
-            var response = await SendRawAsync(HttpMethod.Get, token.ComputeEndpoint, null, token.Value, null, options.CallTimeout, ct).ConfigureAwait(false);
-            if (!response.Success)
-            {
-                throw new ComputeException("read Nova's version document", NovaErrors.MessageOf(response.Text, response.Status), response.Status, response.RequestId, response.Status >= 500);
-            }
-            var doc = response.Body?["version"] ?? response.Body?["versions"]?.AsArray().FirstOrDefault(x => NovaJson.Str(x?["status"]) == "CURRENT");
-            if (!Microversion.TryParse(NovaJson.Str(doc?["version"]), out var theirs))
-            {
-                throw new ComputeException("read Nova's version document", $"no microversion in the version document at {token.ComputeEndpoint}");
-            }
-            var use = Microversion.Min(ours, theirs);
-            if (use < Microversion.Minimum)
-            {
-                throw new ComputeException("negotiate the compute microversion",
-                    $"Nova at {token.ComputeEndpoint} supports up to {theirs}; evacuationd needs {Microversion.Minimum} or newer (force-down by service id)");
-            }
+            var use = await MeasureAsync(NovaCalls.Version, () => NegotiateAsync(ct), ct).ConfigureAwait(false);
             _version = use;
             return use;
         }
@@ -61,6 +73,71 @@ internal sealed class NovaTransport(HttpClient http, ITokenSource tokens, NovaCl
         {
             _versionGate.Release();
         }
+    }
+
+    /// <summary>
+    /// Runs one Nova call as its caller sees it (re-auth, retries and pages included) and
+    /// records its latency and whether it succeeded: it returned (and <paramref name="ok"/>
+    /// holds for its result). A call given up because the caller cancelled is not recorded.
+    /// </summary>
+    public async Task<T> MeasureAsync<T>(string call, Func<Task<T>> run, CancellationToken ct, Func<T, bool>? ok = null)
+    {
+        if (metrics is null)
+        {
+            return await run().ConfigureAwait(false);
+        }
+        var started = time.GetTimestamp();
+        var success = false;
+        var record = true;
+        try
+        {
+            var result = await run().ConfigureAwait(false);
+            success = ok?.Invoke(result) ?? true;
+            return result;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            record = false;
+            throw;
+        }
+        finally
+        {
+            if (record)
+            {
+                metrics.NovaCall(call, time.GetElapsedTime(started).TotalSeconds, success);
+            }
+        }
+    }
+
+    /// <inheritdoc cref="MeasureAsync{T}"/>
+    public Task MeasureAsync(string call, Func<Task> run, CancellationToken ct) =>
+        MeasureAsync(call, async () =>
+        {
+            await run().ConfigureAwait(false);
+            return true;
+        }, ct);
+
+    private async Task<Microversion> NegotiateAsync(CancellationToken ct)
+    {
+        var ours = Microversion.TryParse(options.MaxMicroversion, out var configured) ? configured : Microversion.Minimum;
+        var token = await tokens.GetAsync(false, ct).ConfigureAwait(false);
+        var response = await SendRawAsync(HttpMethod.Get, token.ComputeEndpoint, null, token.Value, null, options.CallTimeout, ct).ConfigureAwait(false);
+        if (!response.Success)
+        {
+            throw new ComputeException("read Nova's version document", NovaErrors.MessageOf(response.Text, response.Status), response.Status, response.RequestId, response.Status >= 500);
+        }
+        var doc = response.Body?["version"] ?? response.Body?["versions"]?.AsArray().FirstOrDefault(x => NovaJson.Str(x?["status"]) == "CURRENT");
+        if (!Microversion.TryParse(NovaJson.Str(doc?["version"]), out var theirs))
+        {
+            throw new ComputeException("read Nova's version document", $"no microversion in the version document at {token.ComputeEndpoint}");
+        }
+        var use = Microversion.Min(ours, theirs);
+        if (use < Microversion.Minimum)
+        {
+            throw new ComputeException("negotiate the compute microversion",
+                $"Nova at {token.ComputeEndpoint} supports up to {theirs}; evacuationd needs {Microversion.Minimum} or newer (force-down by service id)");
+        }
+        return use;
     }
 
     /// <summary>

@@ -66,7 +66,7 @@ public sealed class EvacuationDaemon : IAsyncDisposable
     {
         var now = _time.GetUtcNow();
         var lease = await _store.GrantLeaseAsync(new DaemonInfo(Id, _version, _address, now), _options.LeaseTtl, ct).ConfigureAwait(false);
-        _session = new LeaseSession(_store, lease, now, _time, _options.KeepAliveInterval, _log);
+        _session = new LeaseSession(_store, lease, now, _time, _options.KeepAliveInterval, _log, _metrics);
         _session.Start();
         _work = CancellationTokenSource.CreateLinkedTokenSource(_session.Lost, _stopping.Token);
         _view.Load(await _store.ReadSnapshotAsync(ct).ConfigureAwait(false), _time.GetUtcNow());

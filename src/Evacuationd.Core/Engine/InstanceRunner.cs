@@ -341,6 +341,12 @@ internal sealed class InstanceRunner(RunnerContext ctx)
         {
             next = next with { Slot = null }; // leaving flight frees the in-flight slot in the same write
         }
+        if (next.IsTerminal && !before.IsTerminal && ctx.Options.Policy.LockServers && next.Attempt > 0 && next.State != RecordState.Skipped)
+        {
+            // Unlock before the end is recorded: a successor that finds the record ended has nothing left to do.
+            var uuid = next.InstanceUuid;
+            await TryNovaAsync(() => ctx.Compute.UnlockAsync(uuid, lost)).ConfigureAwait(false);
+        }
         if (_own is null)
         {
             if (!await ClaimAsync(next, lost).ConfigureAwait(false))
@@ -379,10 +385,6 @@ internal sealed class InstanceRunner(RunnerContext ctx)
         {
             var since = ctx.View.ReportedAt(next.SourceHost) ?? next.CreatedAt;
             ctx.Metrics?.RecordEnded(next.State.Name(), (ctx.Now - since).TotalSeconds);
-            if (ctx.Options.Policy.LockServers && next.State == RecordState.Done)
-            {
-                await TryNovaAsync(() => ctx.Compute.UnlockAsync(next.InstanceUuid, lost)).ConfigureAwait(false);
-            }
         }
         return true;
     }

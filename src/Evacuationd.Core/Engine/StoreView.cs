@@ -19,7 +19,7 @@ internal sealed class StoreView
     /// <summary>Unowned records with work left (non-terminal instances, planning or evacuating hosts), and since when.</summary>
     private readonly Dictionary<RecordKey, DateTimeOffset> _unownedSince = new();
     /// <summary>Per fencing (host, generation): records known, and records not terminal yet.</summary>
-    private readonly Dictionary<(string Host, long Generation), (int Total, int Pending)> _fencings = new();
+    private readonly Dictionary<(string Host, long Generation), int[]> _fencings = new();
     private readonly Dictionary<string, DaemonInfo> _daemons = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Versioned<OperatorRequest>> _requests = new(StringComparer.Ordinal);
     private readonly Dictionary<int, string> _slots = new();
@@ -100,11 +100,13 @@ internal sealed class StoreView
                     Count(_instances.GetValueOrDefault(i.Value.Id)?.Value, i.Value);
                     _instances[i.Value.Id] = i;
                     Track(RecordKey.Instance(i.Value.Id), now);
+                    Track(RecordKey.Host(i.Value.SourceHost), now); // its fencing may have work now (ended, or reopened)
                     break;
                 case ChangeKind.InstanceDeleted when change.Key is { } k:
                     if (_instances.Remove(k.Id, out var gone))
                     {
                         Uncount(gone.Value);
+                        Track(RecordKey.Host(gone.Value.SourceHost), now);
                     }
                     _unownedSince.Remove(k);
                     break;
@@ -281,9 +283,11 @@ internal sealed class StoreView
             {
                 return false;
             }
+            // An ended fencing has work again when its records no longer match what it
+            // recorded at its end (an operator retried some).
             return h.Value.State is HostState.Planning or HostState.Evacuating
                    || (h.Value.State is HostState.Done or HostState.Failed && h.Value.Planned
-                       && _fencings.GetValueOrDefault((h.Value.Name, h.Value.FenceGeneration)).Pending > 0);
+                       && CountsOf(h.Value.Name, h.Value.FenceGeneration) != h.Value.Counts);
         }
         return _instances.TryGetValue(key.Id, out var i) && (!i.Value.IsTerminal || _requests.ContainsKey(key.Id));
     }
@@ -330,23 +334,49 @@ internal sealed class StoreView
         }
     }
 
+    /// <summary>Per-state record counts of each fencing, kept current incrementally.</summary>
     private void Count(InstanceRecord? before, InstanceRecord after)
     {
         var key = (after.SourceHost, after.FenceGeneration);
-        var (total, pending) = _fencings.GetValueOrDefault(key);
-        if (before is null)
+        if (!_fencings.TryGetValue(key, out var counts))
         {
-            total++;
+            _fencings[key] = counts = new int[Enum.GetValues<RecordState>().Length];
         }
-        pending += (after.IsTerminal ? 0 : 1) - (before is null || before.IsTerminal ? 0 : 1);
-        _fencings[key] = (total, pending);
+        if (before is not null)
+        {
+            counts[(int)before.State]--;
+        }
+        counts[(int)after.State]++;
     }
 
     private void Uncount(InstanceRecord gone)
     {
-        var key = (gone.SourceHost, gone.FenceGeneration);
-        var (total, pending) = _fencings.GetValueOrDefault(key);
-        _fencings[key] = (total - 1, pending - (gone.IsTerminal ? 0 : 1));
+        if (_fencings.TryGetValue((gone.SourceHost, gone.FenceGeneration), out var counts))
+        {
+            counts[(int)gone.State]--;
+        }
+    }
+
+    private (int Total, int Pending) Totals(string host, long generation)
+    {
+        if (!_fencings.TryGetValue((host, generation), out var c))
+        {
+            return (0, 0);
+        }
+        var pending = c[(int)RecordState.Accepted] + c[(int)RecordState.Evacuating] + c[(int)RecordState.Rebuilding] + c[(int)RecordState.Retrying];
+        return (c.Sum(), pending);
+    }
+
+    /// <summary>The fencing's counts as the records say now.</summary>
+    private RecordCounts CountsOf(string host, long generation)
+    {
+        if (!_fencings.TryGetValue((host, generation), out var c))
+        {
+            return RecordCounts.Empty;
+        }
+        return new RecordCounts(c.Sum(), c[(int)RecordState.Accepted],
+            c[(int)RecordState.Evacuating] + c[(int)RecordState.Rebuilding] + c[(int)RecordState.Retrying],
+            c[(int)RecordState.Done], c[(int)RecordState.Failed], c[(int)RecordState.Skipped], c[(int)RecordState.Cancelled]);
     }
 
     private bool IsWorkable(RecordKey key, out int priority, out DateTimeOffset created)
@@ -369,7 +399,7 @@ internal sealed class StoreView
                 return HasWork(key); // reopen: a record of the ended fencing was retried
             }
             // An evacuating host needs a daemon only to record its end, once all its records ended.
-            var (total, pending) = _fencings.GetValueOrDefault((h.Value.Name, h.Value.FenceGeneration));
+            var (total, pending) = Totals(h.Value.Name, h.Value.FenceGeneration);
             return h.Value.State == HostState.Evacuating && pending == 0 && total >= h.Value.Counts.Total;
         }
         if (_instances.TryGetValue(key.Id, out var i) && HasWork(key))

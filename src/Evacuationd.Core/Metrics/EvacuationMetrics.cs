@@ -29,7 +29,7 @@ public sealed class EvacuationMetrics
         _claims = Meter.CreateCounter<long>("evacuationd.claims", "{claim}", "Records claimed by this daemon; adopted=true when taken over from a dead owner");
         _evacuationsStarted = Meter.CreateCounter<long>("evacuationd.evacuations.started", "{evacuation}", "Evacuate calls made (one per attempt)");
         _recordsEnded = Meter.CreateCounter<long>("evacuationd.records.ended", "{record}", "Instance records that reached a terminal state, by state");
-        _fenceToFirstEvacuate = Meter.CreateHistogram("evacuationd.fence_to_first_evacuate", "s", "From the fence report to the first evacuate call of its host", null, Buckets(FenceToFirstEvacuateBuckets));
+        _fenceToFirstEvacuate = Meter.CreateHistogram("evacuationd.fence_to_first_evacuate", "s", "From the fence report to the first evacuate call of each instance record", null, Buckets(FenceToFirstEvacuateBuckets));
         _fenceToDone = Meter.CreateHistogram("evacuationd.fence_to_done", "s", "From the fence report to a record's terminal state", null, Buckets(FenceToDoneBuckets));
         _novaCall = Meter.CreateHistogram("evacuationd.nova.call.duration", "s", "Nova call latency, by call", null, Buckets(NovaCallBuckets));
         _novaErrors = Meter.CreateCounter<long>("evacuationd.nova.errors", "{error}", "Nova calls that failed, by call");

@@ -28,7 +28,8 @@ public static class BlastRadius
         {
             return (true, $"held by the blast-radius guard: {count} hosts fenced within {policy.Window} (more than {policy.MaxHostsInWindow}); this looks like a partition or a rack failure, not {count} host failures. Check, then `evacctl confirm {host}` or `evacctl resume`", next);
         }
-        if (computeHosts is > 0 && count * 100.0 / computeHosts.Value > policy.MaxSharePercent)
+        // A single host failing is never a blast: the share rule needs two fencings or more.
+        if (count > 1 && computeHosts is > 0 && count * 100.0 / computeHosts.Value > policy.MaxSharePercent)
         {
             return (true, $"held by the blast-radius guard: {count} of {computeHosts} compute hosts ({count * 100.0 / computeHosts.Value:0.#}%) fenced within {policy.Window} (more than {policy.MaxSharePercent}%). Check, then `evacctl confirm {host}` or `evacctl resume`", next);
         }

@@ -109,17 +109,29 @@ public static class HostWorkflow
     }
 
     /// <summary>
-    /// An ended fencing with records that run again (an operator retried them): back to
-    /// evacuating, so that it ends again once they did.
+    /// An ended fencing whose records changed since (an operator retried some): back to
+    /// evacuating while any runs, or ended again with the new counts.
     /// </summary>
     public static HostStep DecideReopen(HostRecord h, IReadOnlyCollection<InstanceRecord> records, DateTimeOffset now, string daemon)
     {
-        var running = records.Count(r => !r.IsTerminal);
-        if (h.State is not (HostState.Done or HostState.Failed) || running == 0)
+        if (h.State is not (HostState.Done or HostState.Failed))
         {
             return new HostStep.Finished();
         }
-        return new HostStep.Write(h.MoveTo(HostState.Evacuating, $"reopened: {running} record(s) of this fencing run again (retried by an operator)", now, daemon));
+        var counts = RecordCounts.Of(records);
+        if (counts == h.Counts)
+        {
+            return new HostStep.Finished();
+        }
+        var running = records.Count(r => !r.IsTerminal);
+        if (running > 0)
+        {
+            return new HostStep.Write(h.MoveTo(HostState.Evacuating, $"reopened: {running} record(s) of this fencing run again (retried by an operator)", now, daemon));
+        }
+        // Every retried record already ended: record the new outcome directly.
+        var summary = $"{counts.Done} done, {counts.Failed} failed, {counts.Skipped} skipped, {counts.Cancelled} cancelled";
+        return new HostStep.Write((h with { Counts = counts }).MoveTo(counts.Failed > 0 ? HostState.Failed : HostState.Done,
+            $"re-evaluated after retried records ended: {summary}", now, daemon));
     }
 
     public static string DisabledReason(HostRecord h) =>

@@ -6,8 +6,11 @@ public sealed class PolicyOptions
     /// <summary>Blast radius: more than this many hosts fenced within <see cref="Window"/> holds the next ones. Default 3.</summary>
     public int MaxHostsInWindow { get; set; } = 3;
 
-    /// <summary>Blast radius: more than this share (%) of the compute hosts fenced within <see cref="Window"/> holds the next ones. Default 25.</summary>
-    public double MaxSharePercent { get; set; } = 25;
+    /// <summary>
+    /// Blast radius: more than this share (%) of the compute hosts fenced within <see cref="Window"/>
+    /// (two hosts or more) holds the next ones. Default 50.
+    /// </summary>
+    public double MaxSharePercent { get; set; } = 50;
 
     /// <summary>The blast-radius window. Default 10 min.</summary>
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(10);

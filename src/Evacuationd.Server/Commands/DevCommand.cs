@@ -20,6 +20,10 @@ internal static class DevCommand
         {
             options.GrpcListen = listen;
         }
+        if (configuration["Metrics:Listen"] is { Length: > 0 } metricsListen)
+        {
+            options.Metrics.Listen = metricsListen;
+        }
         var errors = options.Validate();
         if (errors.Count > 0)
         {
@@ -37,6 +41,7 @@ internal static class DevCommand
         await using (var cloud = await EmbeddedCloud.StartAsync(options, loggers, b => b.AddSerilog(logger, dispose: false), ct: stop.Token).ConfigureAwait(false))
         {
             DevLog.Insecure(log, cloud.GrpcAddress.ToString());
+            var metricsLine = cloud.MetricsEndpoint is { } m ? $"\n  metrics: {m.Address}" : "";
             var hosts = cloud.Simulator.Cloud.GetHosts().Select(h => h.Name).ToList();
             Console.WriteLine($"""
 
@@ -46,7 +51,7 @@ internal static class DevCommand
                   try:  evacctl --server {cloud.GrpcAddress} fence {hosts[0]} --confirm-powered-off
                         evacctl --server {cloud.GrpcAddress} watch
                         evacctl --server {cloud.GrpcAddress} show <record id>
-                  stop: Ctrl-C or SIGTERM
+                  stop: Ctrl-C or SIGTERM{metricsLine}
 
                 """);
             try

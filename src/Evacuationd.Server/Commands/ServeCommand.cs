@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using System.Runtime.InteropServices;
+using Evacuationd.Core.Metrics;
 using Evacuationd.Core.Engine;
 using Evacuationd.Core.Store;
 using Evacuationd.Etcd;
@@ -6,6 +8,8 @@ using Evacuationd.Nova;
 using Evacuationd.Server.Configuration;
 using Evacuationd.Server.Embedded;
 using Evacuationd.Server.Grpc;
+using Evacuationd.Server.Security;
+using Evacuationd.Server.Metrics;
 using Serilog;
 using Serilog.Events;
 
@@ -22,6 +26,7 @@ internal static class ServeCommand
     {
         var configuration = ConfigurationLoader.Load(args);
         var settings = Validate(configuration);
+        using var grpcSecurity = settings.Grpc;
 
         var logger = Logging.Create(LogEventLevel.Information, toStderr: false);
         using var loggers = LoggerFactory.Create(b => b.AddSerilog(logger, dispose: false));
@@ -31,18 +36,26 @@ internal static class ServeCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
 
         var time = TimeProvider.System;
+        using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new EvacuationMetrics(meters.GetRequiredService<IMeterFactory>());
         using var store = new EtcdEvacuationStore(settings.Etcd, time);
-        using var compute = new NovaComputeClient(settings.Nova, time);
+        using var compute = new NovaComputeClient(settings.Nova, time, metrics: metrics);
         EvacuationDaemon? current = null;
-        var grpc = GrpcHost.Build(settings.Listen, new GrpcBackend(store, compute, time, settings.Engine, settings.Engine.DaemonId,
+        var grpc = GrpcHost.Build(settings.Grpc, new GrpcBackend(store, compute, time, settings.Engine, settings.Engine.DaemonId,
             () => current is { IsDown: false }), b => b.AddSerilog(logger, dispose: false));
         await grpc.StartAsync(stop.Token).ConfigureAwait(false);
         ServeLog.Serving(log, GrpcHost.BoundAddress(grpc).ToString(), settings.Engine.DaemonId, settings.Etcd.Endpoints);
+        MetricsEndpoint? scrape = null;
         try
         {
+            if (settings.Metrics.Enabled)
+            {
+                scrape = await MetricsEndpoint.StartAsync(settings.Metrics.Listen, metrics, b => b.AddSerilog(logger, dispose: false), stop.Token).ConfigureAwait(false);
+                ServeLog.Metrics(log, scrape.Address.ToString());
+            }
             for (var round = 1; !stop.IsCancellationRequested; round++)
             {
-                current = new EvacuationDaemon(settings.Engine, store, compute, time, loggers, EmbeddedCloud.ThisVersion, settings.Listen);
+                current = new EvacuationDaemon(settings.Engine, store, compute, time, loggers, EmbeddedCloud.ThisVersion, settings.Listen, metrics);
                 try
                 {
                     await current.StartAsync(stop.Token).ConfigureAwait(false);
@@ -71,6 +84,10 @@ internal static class ServeCommand
             }
             await grpc.StopAsync(CancellationToken.None).ConfigureAwait(false);
             await grpc.DisposeAsync().ConfigureAwait(false);
+            if (scrape is not null)
+            {
+                await scrape.DisposeAsync().ConfigureAwait(false);
+            }
             await ((IAsyncDisposable)logger).DisposeAsync().ConfigureAwait(false);
         }
         return 0;
@@ -86,7 +103,7 @@ internal static class ServeCommand
         await tcs.Task.ConfigureAwait(false);
     }
 
-    internal sealed record Settings(EtcdOptions Etcd, NovaClientOptions Nova, EngineOptions Engine, string Listen);
+    internal sealed record Settings(EtcdOptions Etcd, NovaClientOptions Nova, EngineOptions Engine, string Listen, MetricsOptions Metrics, GrpcSecurity Grpc);
 
     /// <summary>Every configuration problem at once, each naming its key.</summary>
     internal static Settings Validate(Microsoft.Extensions.Configuration.IConfiguration configuration)
@@ -117,33 +134,29 @@ internal static class ServeCommand
         {
             errors.Add(ex.Message);
         }
-        var listen = configuration["Grpc:Listen"] ?? "";
-        if (listen.Length == 0)
+        GrpcSecurity? grpc = null;
+        try
         {
-            errors.Add("Grpc:Listen is required (e.g. http://127.0.0.1:50077).");
+            grpc = GrpcSecurity.FromConfiguration(configuration); // Grpc:* and Security:*, files loaded
         }
-        else
+        catch (ConfigurationException ex)
         {
-            try
-            {
-                GrpcHost.ParseListen(listen);
-            }
-            catch (ConfigurationException ex)
-            {
-                errors.AddRange(ex.Errors);
-            }
+            errors.AddRange(ex.Errors);
         }
         var engine = Bind<EngineOptions>("Engine");
         errors.AddRange(engine.Validate());
+        var metrics = Bind<MetricsOptions>("Metrics");
+        errors.AddRange(metrics.Validate());
         if (errors.Count > 0)
         {
+            grpc?.Dispose();
             throw new ConfigurationException(errors);
         }
         if (string.IsNullOrEmpty(engine.DaemonId))
         {
             engine.DaemonId = $"{Environment.MachineName}-{Environment.ProcessId}";
         }
-        return new Settings(etcd, nova, engine, listen);
+        return new Settings(etcd, nova, engine, grpc!.Listen.Url, metrics, grpc);
     }
 }
 
@@ -154,6 +167,9 @@ internal static partial class ServeLog
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "etcd unavailable ({Error}); try {Round} to join again")]
     public static partial void EtcdUnavailable(Microsoft.Extensions.Logging.ILogger logger, string error, int round);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "Prometheus metrics on {Address}")]
+    public static partial void Metrics(Microsoft.Extensions.Logging.ILogger logger, string address);
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Daemon {Daemon} lost its lease; joining again under a new lease")]
     public static partial void Rejoining(Microsoft.Extensions.Logging.ILogger logger, string daemon);

@@ -1,7 +1,10 @@
+using System.Diagnostics.Metrics;
 using Evacuationd.Core.Engine;
+using Evacuationd.Core.Metrics;
 using Evacuationd.Core.Store;
 using Evacuationd.Nova;
 using Evacuationd.Server.Grpc;
+using Evacuationd.Server.Metrics;
 using Evacuationd.Simulator;
 using Evacuationd.Simulator.Model;
 
@@ -17,9 +20,14 @@ public sealed class EmbeddedCloud : IAsyncDisposable
 {
     private readonly List<EvacuationDaemon> _daemons;
     private readonly NovaComputeClient _compute;
+    private readonly ServiceProvider _meters;
 
-    private EmbeddedCloud(RunningSimulator simulator, InMemoryEvacuationStore store, NovaComputeClient compute, List<EvacuationDaemon> daemons, WebApplication grpc, Uri grpcAddress)
+    private EmbeddedCloud(RunningSimulator simulator, InMemoryEvacuationStore store, NovaComputeClient compute, List<EvacuationDaemon> daemons, WebApplication grpc, Uri grpcAddress,
+        ServiceProvider meters, EvacuationMetrics metrics, MetricsEndpoint? metricsEndpoint)
     {
+        _meters = meters;
+        Metrics = metrics;
+        MetricsEndpoint = metricsEndpoint;
         Simulator = simulator;
         Store = store;
         _compute = compute;
@@ -35,6 +43,12 @@ public sealed class EmbeddedCloud : IAsyncDisposable
     public IReadOnlyList<EvacuationDaemon> Daemons => _daemons;
 
     public WebApplication Grpc { get; }
+
+    /// <summary>What every daemon and the Nova client of this cloud record.</summary>
+    public EvacuationMetrics Metrics { get; }
+
+    /// <summary>The Prometheus scrape endpoint, when options.Metrics.Listen was given.</summary>
+    public MetricsEndpoint? MetricsEndpoint { get; }
 
     /// <summary>Where evacctl reaches this cloud's daemons.</summary>
     public Uri GrpcAddress { get; }
@@ -58,6 +72,9 @@ public sealed class EmbeddedCloud : IAsyncDisposable
         populate?.Invoke(cloud);
         var simulator = await SimulatorHost.StartAsync(cloud, options.SimulatorListen, ct).ConfigureAwait(false);
 
+        var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new EvacuationMetrics(meters.GetRequiredService<IMeterFactory>());
+
         // Any user and password work against evacsim's Keystone; the catalog leads to its Nova.
         var compute = new NovaComputeClient(new NovaClientOptions
         {
@@ -65,21 +82,24 @@ public sealed class EmbeddedCloud : IAsyncDisposable
             Username = "admin",
             Password = "embedded",
             ProjectName = "admin",
-        }, time);
+        }, time, metrics: metrics);
 
         var store = new InMemoryEvacuationStore(time);
         var daemons = new List<EvacuationDaemon>();
         for (var i = 1; i <= options.Daemons; i++)
         {
             var engine = options.Engine.ForDaemon($"daemon-{i}");
-            var daemon = new EvacuationDaemon(engine, store, compute, time, loggers, ThisVersion, "embedded");
+            var daemon = new EvacuationDaemon(engine, store, compute, time, loggers, ThisVersion, "embedded", metrics);
             await daemon.StartAsync(ct).ConfigureAwait(false);
             daemons.Add(daemon);
         }
 
         var grpc = GrpcHost.Build(options.GrpcListen, new GrpcBackend(store, compute, time, options.Engine, daemons[0].Id, () => daemons.Any(d => !d.IsDown)), grpcLogging);
         await grpc.StartAsync(ct).ConfigureAwait(false);
-        return new EmbeddedCloud(simulator, store, compute, daemons, grpc, GrpcHost.BoundAddress(grpc));
+        var metricsEndpoint = options.Metrics.Enabled
+            ? await MetricsEndpoint.StartAsync(options.Metrics.Listen, metrics, grpcLogging, ct).ConfigureAwait(false)
+            : null;
+        return new EmbeddedCloud(simulator, store, compute, daemons, grpc, GrpcHost.BoundAddress(grpc), meters, metrics, metricsEndpoint);
     }
 
     public static string ThisVersion => typeof(EmbeddedCloud).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
@@ -93,8 +113,13 @@ public sealed class EmbeddedCloud : IAsyncDisposable
         }
         await Grpc.StopAsync().ConfigureAwait(false);
         await Grpc.DisposeAsync().ConfigureAwait(false);
+        if (MetricsEndpoint is not null)
+        {
+            await MetricsEndpoint.DisposeAsync().ConfigureAwait(false);
+        }
         await Simulator.DisposeAsync().ConfigureAwait(false);
         _compute.Dispose();
         Store.Dispose();
+        await _meters.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -26,6 +26,9 @@ public sealed class EmbeddedCloudOptions
     /// <summary>Engine settings for every embedded daemon (daemon ids are daemon-1, daemon-2, ...).</summary>
     public EngineOptions Engine { get; set; } = new();
 
+    /// <summary>The Prometheus scrape endpoint (Dev:Metrics:Listen, or Metrics:Listen); empty: none.</summary>
+    public Metrics.MetricsOptions Metrics { get; set; } = new();
+
     public IReadOnlyList<string> Validate(string section = "Dev")
     {
         var errors = new List<string>();
@@ -46,6 +49,7 @@ public sealed class EmbeddedCloudOptions
             errors.Add($"{section}:Daemons must be between 1 and 16 (got {Daemons}).");
         }
         errors.AddRange(Engine.Validate($"{section}:Engine"));
+        errors.AddRange(Metrics.Validate($"{section}:Metrics"));
         return errors;
     }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Authentication;
 using Evacuationd.Core.Api;
 using Evacuationd.Core.Compute;
 using Evacuationd.Core.Engine;
@@ -6,7 +7,8 @@ using Evacuationd.Core.Store;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Evacuationd.Server.Configuration;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Evacuationd.Server.Security;
 using Microsoft.Extensions.Options;
 
 namespace Evacuationd.Server.Grpc;
@@ -23,22 +25,54 @@ internal sealed record GrpcBackend(
 
 /// <summary>
 /// Builds the gRPC endpoint: evacuationd.v1 (Fencing, Operator, Agent), grpc.health.v1 and
-/// reflection (so grpcurl works). Plaintext is allowed on loopback only (S8).
+/// reflection (so grpcurl works). S8: with https, mutual TLS (client certificates must chain
+/// to Grpc:ClientCaFile) and every call authorised by role (<see cref="AuthorizationInterceptor"/>);
+/// plaintext only on loopback, where every caller is an operator (development, logged loudly).
 /// </summary>
-internal static class GrpcHost
+internal static partial class GrpcHost
 {
-    public static WebApplication Build(string listen, GrpcBackend backend, Action<ILoggingBuilder> logging)
+    /// <summary>A plaintext loopback endpoint (dev, demo, tests): every caller is an operator.</summary>
+    public static WebApplication Build(string listen, GrpcBackend backend, Action<ILoggingBuilder> logging) =>
+        Build(GrpcSecurity.Plaintext(listen), backend, logging);
+
+    /// <summary>
+    /// The endpoint described by <paramref name="security"/> (see <see cref="GrpcSecurity.FromConfiguration"/>).
+    /// The caller keeps ownership of <paramref name="security"/> and disposes it after the app.
+    /// </summary>
+    public static WebApplication Build(GrpcSecurity security, GrpcBackend backend, Action<ILoggingBuilder> logging)
     {
-        var endpoint = ParseListen(listen);
+        ArgumentNullException.ThrowIfNull(security);
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(logging);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         logging(builder.Logging);
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(endpoint, o => o.Protocols = HttpProtocols.Http2);
+            k.AddServerHeader = false;
+            k.Listen(security.Endpoint, o =>
+            {
+                o.Protocols = HttpProtocols.Http2;
+                if (security.Tls is { } tls)
+                {
+                    o.UseHttps(new HttpsConnectionAdapterOptions
+                    {
+                        ServerCertificate = tls.ServerCertificate,
+                        ServerCertificateChain = tls.ServerChain,
+                        ClientCertificateMode = ClientCertificateMode.RequireCertificate,
+                        ClientCertificateValidation = security.ClientValidator!.Validate,
+                        CheckCertificateRevocation = false,
+                        SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                        HandshakeTimeout = TimeSpan.FromSeconds(10),
+                    });
+                }
+            });
         });
+        builder.Services.AddSingleton(security.Resolver);
         builder.Services.AddGrpc(o =>
         {
+            // Authorisation first: nothing of a service runs for a caller it denies.
+            o.Interceptors.Add<AuthorizationInterceptor>();
             o.Interceptors.Add<ErrorMappingInterceptor>();
             o.MaxReceiveMessageSize = 1024 * 1024;
             o.EnableDetailedErrors = false;
@@ -52,10 +86,29 @@ internal static class GrpcHost
         builder.Services.AddSingleton(backend.Compute);
         builder.Services.AddSingleton(backend.Time);
         builder.Services.AddSingleton(Options.Create(backend.Engine));
-        builder.Services.AddSingleton(new FenceIntake(backend.Store, backend.Time, backend.DaemonId));
+        var inventory = new ComputeInventory(backend.Compute, backend.Time).Start();
+        builder.Services.AddSingleton(inventory);
+        builder.Services.AddSingleton(new FenceIntake(backend.Store, backend.Time, backend.DaemonId, backend.Engine.Policy, () => inventory.Count));
         builder.Services.AddSingleton(new EvacuationQueries(backend.Store));
 
         var app = builder.Build();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Evacuationd.Server.Security");
+        if (security.ClientValidator is { } validator)
+        {
+            validator.Logger = log;
+        }
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var address = BoundAddress(app).ToString();
+            if (security.Tls is { } tls)
+            {
+                Log.MutualTls(log, address, string.Join("; ", tls.ClientRoots.Select(c => c.Subject)), security.Mapper!.Describe());
+            }
+            else
+            {
+                Log.Plaintext(log, address);
+            }
+        });
         app.MapGrpcService<FencingService>();
         app.MapGrpcService<OperatorService>();
         app.MapGrpcService<AgentService>();
@@ -64,41 +117,32 @@ internal static class GrpcHost
         return app;
     }
 
-    /// <summary>The address the started app really listens on (port 0 resolved).</summary>
+    /// <summary>The address the started app really listens on (port 0 resolved, a wildcard address as loopback).</summary>
     public static Uri BoundAddress(WebApplication app)
     {
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
         var first = addresses?.FirstOrDefault() ?? throw new InvalidOperationException("the gRPC endpoint has no address");
-        return new Uri(first.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        return new Uri(first
+            .Replace("[::]", "127.0.0.1", StringComparison.Ordinal)
+            .Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
     }
 
     /// <summary>
-    /// Grpc:Listen as an endpoint. Plaintext (http) only on a loopback address: mutual TLS,
-    /// required anywhere else, is not part of this build.
+    /// A plaintext Grpc:Listen (dev, demo) as an endpoint: http on a loopback address only.
+    /// https (mutual TLS) needs the TLS files and is read by <see cref="GrpcSecurity.FromConfiguration"/>.
     /// </summary>
     public static IPEndPoint ParseListen(string listen)
     {
-        if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || (uri.Scheme != "http" && uri.Scheme != "https"))
-        {
-            throw new ConfigurationException([$"Grpc:Listen must be a URL like http://127.0.0.1:50077 (got '{listen}')."]);
-        }
-        if (uri.Scheme == "https")
-        {
-            throw new ConfigurationException(["Grpc:Listen: https (mutual TLS) is not supported by this build yet; use http on a loopback address for development."]);
-        }
-        IPAddress address;
-        if (uri.Host is "localhost")
-        {
-            address = IPAddress.Loopback;
-        }
-        else if (!IPAddress.TryParse(uri.Host, out address!))
-        {
-            throw new ConfigurationException([$"Grpc:Listen must name an IP address or localhost (got '{uri.Host}')."]);
-        }
-        if (!IPAddress.IsLoopback(address))
-        {
-            throw new ConfigurationException([$"Grpc:Listen: plaintext gRPC without TLS is allowed only on loopback (got {address}); without mutual TLS anyone on the network could report fences (S8)."]);
-        }
-        return new IPEndPoint(address, uri.Port);
+        using var plaintext = GrpcSecurity.Plaintext(listen);
+        return plaintext.Endpoint;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 820, Level = LogLevel.Warning, Message = "INSECURE DEVELOPMENT MODE: gRPC on {Address} is plaintext WITHOUT TLS and WITHOUT authentication (loopback only): every caller is treated as role operator. Never run this for a real cloud; use an https Grpc:Listen with Grpc:CertFile, Grpc:KeyFile and Grpc:ClientCaFile")]
+        public static partial void Plaintext(ILogger logger, string address);
+
+        [LoggerMessage(EventId = 821, Level = LogLevel.Information, Message = "gRPC on {Address} with mutual TLS: client certificates must chain to {ClientCa}; {Mapping}")]
+        public static partial void MutualTls(ILogger logger, string address, string clientCa, string mapping);
     }
 }

@@ -25,7 +25,7 @@ internal sealed class OperatorService(
 
     public override async Task<V1.ReportFencedResponse> FenceHost(V1.FenceHostRequest request, ServerCallContext context)
     {
-        var report = FenceRequests.Report(request.Host, FenceSource.Operator, context.Peer ?? "", "", 0, null, request.Reason, request.ConfirmPoweredOff, context);
+        var report = FenceRequests.Report(request.Host, FenceSource.Operator, Caller(context), "", 0, null, request.Reason, request.ConfirmPoweredOff, context);
         var errors = Core.Planning.FencePolicy.Validate(report);
         if (errors.Count > 0)
         {
@@ -144,8 +144,10 @@ internal sealed class OperatorService(
     private OperatorActions Actions() => new(store, time, compute);
 
     /// <summary>Who asks, for history and logs: the authenticated identity when there is one, else the peer.</summary>
-    private static string Caller(ServerCallContext context) =>
-        context.GetHttpContext().User.Identity?.Name is { Length: > 0 } name ? name : $"operator@{context.Peer}";
+    internal static string Caller(ServerCallContext context) =>
+        context.UserState.TryGetValue(Security.CallerIdentity.UserStateKey, out var who) && who is Security.CallerIdentity { Role: not null } id && id != Security.CallerIdentity.Development
+            ? id.Subject
+            : $"operator@{context.Peer}";
 
     private V1.Record Map(RecordView v) => ProtoMapper.Record(v, (uint)engine.Value.Workflow.MaxAttempts);
 

@@ -56,7 +56,7 @@ public class BlastRadiusTests
     {
         var state = With(("compute-01", 1));
 
-        var small = BlastRadius.Decide(state, "compute-02", 1, Now, computeHosts: 6, Policy);   // 2 of 6 = 33%
+        var small = BlastRadius.Decide(state, "compute-02", 1, Now, computeHosts: 6, Policy);   // 2 of 6 = 33% > 25%
         var large = BlastRadius.Decide(state, "compute-02", 1, Now, computeHosts: 100, Policy); // 2%
         var unknown = BlastRadius.Decide(state, "compute-02", 1, Now, computeHosts: null, Policy);
 
@@ -64,6 +64,14 @@ public class BlastRadiusTests
         Assert.Contains("2 of 6 compute hosts", small.Reason, StringComparison.Ordinal);
         Assert.False(large.Held);
         Assert.False(unknown.Held);
+    }
+
+    [Fact]
+    public void OneHostIsNeverABlastWhateverTheShare()
+    {
+        var (held, _, _) = BlastRadius.Decide(ControlState.Initial, "compute-01", 1, Now, computeHosts: 2, Policy); // 50% of a tiny cloud
+
+        Assert.False(held);
     }
 
     [Fact]
