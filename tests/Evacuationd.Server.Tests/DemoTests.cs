@@ -40,5 +40,10 @@ public sealed class DemoTests
         Assert.Equal(result.FencedHost, skipped.SimHost);
         Assert.Contains("demo passed", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("KILL ", output.ToString(), StringComparison.Ordinal);
+        // A scrape of /metrics during the run shows the histograms filled.
+        Assert.Equal(evacuated.Count, result.Histogram("evacuationd_fence_to_first_evacuate_seconds").Count);
+        Assert.Equal(result.Instances.Count, result.Histogram("evacuationd_fence_to_done_seconds").Count);
+        Assert.True(result.Histogram("evacuationd_nova_call_duration_seconds").Count > evacuated.Count * 2);
+        Assert.Contains("evacuationd_fence_to_done_seconds_bucket{", result.MetricsScrape, StringComparison.Ordinal);
     }
 }

@@ -133,6 +133,29 @@ public sealed class OperatorSurfaceTests
     }
 
     [Fact]
+    public async Task TheNovaCallLimitIsSharedByAllDaemons()
+    {
+        // 3 calls at once for the installation: with 3 daemons, one each.
+        await using var t = await TestCloud.StartAsync(daemons: 3, instancesPerHost: 4, rebuild: TimeSpan.FromMilliseconds(200),
+            configure: e => { e.Policy.MaxConcurrentNovaCalls = 3; e.Policy.MaxHostsInWindow = 10; e.Policy.MaxSharePercent = 100; });
+        t.Sim.SetFaults([new FaultSpec { Kind = FaultKinds.Latency, Ms = 50, Path = "/compute" }], seed: 2);
+        var fencing = new Fencing.FencingClient(t.Channel); // ReportFenced calls no Nova itself
+        foreach (var h in new[] { "compute-01", "compute-02" })
+        {
+            t.Sim.PowerOff(h);
+            await fencing.ReportFencedAsync(new ReportFencedRequest { Host = h });
+        }
+
+        await t.WaitForFencingEndAsync("compute-01", TimeSpan.FromSeconds(60));
+        await t.WaitForFencingEndAsync("compute-02", TimeSpan.FromSeconds(60));
+
+        var stats = t.Sim.GetStats();
+        Assert.InRange(stats.MaxConcurrentComputeRequests, 2, 3);
+        Assert.Equal(8, (await t.Cloud.Store.ListInstancesAsync(null, 0, CancellationToken.None)).Count(r => r.Value.State == CoreRecordState.Done));
+        Assert.Equal(0, stats.DuplicateEvacuations);
+    }
+
+    [Fact]
     public async Task AReleasedHostIsBackInServiceOnlyAfterItsComputeCleanedUp()
     {
         await using var t = await TestCloud.StartAsync(daemons: 1, instancesPerHost: 2, rebuild: TimeSpan.FromMilliseconds(200));

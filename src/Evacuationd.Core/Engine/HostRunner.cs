@@ -156,6 +156,10 @@ internal sealed class HostRunner(RunnerContext ctx)
         }
         _current = new Versioned<HostRecord>(next, result.Revision);
         EngineLog.Planned(ctx.Log, h.Name, records.Count);
+        foreach (var ended in records.Where(r => r.IsTerminal))
+        {
+            ctx.Metrics?.RecordEnded(ended.State.Name(), (now - h.ReportedAt).TotalSeconds); // skipped at planning
+        }
         EngineLog.Transition(ctx.Log, $"host {h.Name}", h.State.Name(), next.State.Name(), next.Reason);
     }
 

@@ -64,6 +64,11 @@ public sealed class DemoRunner(DemoScenario scenario, TextWriter output, ILogger
 
         output.WriteLine();
         var result = await DemoSummary.BuildAsync(cloud, fenced, killed, progress.Orphans, finished, ct).ConfigureAwait(false);
+        if (cloud.MetricsEndpoint is { } endpoint)
+        {
+            using var http = new HttpClient();
+            result = result with { MetricsScrape = await http.GetStringAsync(endpoint.Address, ct).ConfigureAwait(false), MetricsAddress = endpoint.Address };
+        }
         Result = result;
         result.Print(output, clock.Elapsed);
         return result.Passed ? 0 : 1;

@@ -46,6 +46,7 @@ public sealed record DemoScenario
         Rebuild = Rebuild,
         Daemons = Daemons,
         GrpcListen = "http://127.0.0.1:0",
+        Metrics = new Metrics.MetricsOptions { Listen = "http://127.0.0.1:0" },
         Engine = new EngineOptions
         {
             LeaseTtl = LeaseTtl,

@@ -20,6 +20,34 @@ public sealed record DemoResult(
 {
     public bool Passed => Checks.All(c => c.Ok);
 
+    /// <summary>The Prometheus text scraped from the daemons' metrics endpoint at the end, if any.</summary>
+    public string? MetricsScrape { get; init; }
+
+    public Uri? MetricsAddress { get; init; }
+
+    /// <summary>count and sum of a histogram in <see cref="MetricsScrape"/> (all label sets together).</summary>
+    public (double Count, double Sum) Histogram(string name)
+    {
+        double count = 0, sum = 0;
+        foreach (var line in (MetricsScrape ?? "").Split('\n'))
+        {
+            if (line.StartsWith('#'))
+            {
+                continue;
+            }
+            var value = line.Length > 0 && line.LastIndexOf(' ') is var sp and > 0 && double.TryParse(line[(sp + 1)..], System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : 0;
+            if (line.StartsWith(name + "_count", StringComparison.Ordinal))
+            {
+                count += value;
+            }
+            else if (line.StartsWith(name + "_sum", StringComparison.Ordinal))
+            {
+                sum += value;
+            }
+        }
+        return (count, sum);
+    }
+
     public void Print(TextWriter o, TimeSpan elapsed)
     {
         o.WriteLine($"Summary of the fencing of {FencedHost}");
@@ -38,12 +66,20 @@ public sealed record DemoResult(
         PrintTable(o, ["INSTANCE", "UUID", "FROM", "NOW ON", "STATE", "ATTEMPTS", "EVACUATE CALLS", "DAEMONS", "NOTE"], rows);
         o.WriteLine();
         o.WriteLine($"evacsim: {EvacuateCallsTotal} evacuate call(s) accepted, {DuplicateEvacuations} duplicate(s)");
+        if (MetricsScrape is not null)
+        {
+            var first = Histogram("evacuationd_fence_to_first_evacuate_seconds");
+            var done = Histogram("evacuationd_fence_to_done_seconds");
+            o.WriteLine($"metrics ({MetricsAddress}): fence -> first evacuate call: {first.Count:0} sample(s), mean {Mean(first):0.00} s; fence -> record ended: {done.Count:0} sample(s), mean {Mean(done):0.00} s");
+        }
         foreach (var c in Checks)
         {
             o.WriteLine($"  [{(c.Ok ? "ok" : "FAILED")}] {c.Text}");
         }
         o.WriteLine($"demo {(Passed ? "passed" : "FAILED")} in {DemoProgress.Seconds(elapsed)}");
     }
+
+    private static double Mean((double Count, double Sum) h) => h.Count == 0 ? 0 : h.Sum / h.Count;
 
     private static void PrintTable(TextWriter o, string[] header, List<string[]> rows)
     {

@@ -48,6 +48,7 @@ internal sealed partial class OpenStackMiddleware(
 
         var plan = cloud.FaultInjector.PlanRequest(ctx.Request.Method, path.Value ?? string.Empty);
         int? answered = null;
+        using var concurrent = isCompute ? cloud.ComputeRequestStarted() : null;
         try
         {
             if (plan.IsEmpty)

@@ -5,6 +5,33 @@ public sealed partial class SimulatedCloud
     private const int MaxRequestRecords = 100_000;
     private readonly Queue<RequestRecord> _requests = new();
 
+    private int _computeRequestsNow;
+    private int _computeRequestsMax;
+
+    /// <summary>Counts a Nova request being served until the returned handle is disposed.</summary>
+    public IDisposable ComputeRequestStarted()
+    {
+        var now = Interlocked.Increment(ref _computeRequestsNow);
+        int max;
+        while (now > (max = Volatile.Read(ref _computeRequestsMax)) && Interlocked.CompareExchange(ref _computeRequestsMax, now, max) != max)
+        {
+        }
+        return new ComputeRequest(this);
+    }
+
+    private sealed class ComputeRequest(SimulatedCloud cloud) : IDisposable
+    {
+        private int _done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0)
+            {
+                Interlocked.Decrement(ref cloud._computeRequestsNow);
+            }
+        }
+    }
+
     /// <summary>Counters for <c>GET /_sim/stats</c>.</summary>
     public SimStats GetStats()
     {
@@ -48,6 +75,7 @@ public sealed partial class SimulatedCloud
                 accepted.Count(c => !c.SourceForcedDown))
             {
                 FaultsInjected = injectedByKind,
+                MaxConcurrentComputeRequests = Volatile.Read(ref _computeRequestsMax),
             };
         }
     }

@@ -122,6 +122,9 @@ public sealed record SimStats(
 {
     /// <summary>Injected faults by kind (<see cref="ApiErrorsInjected"/> is their total).</summary>
     public IReadOnlyDictionary<string, int> FaultsInjected { get; init; } = new Dictionary<string, int>(StringComparer.Ordinal);
+
+    /// <summary>The most Nova (compute) requests ever being served at the same time.</summary>
+    public int MaxConcurrentComputeRequests { get; init; }
 }
 
 /// <summary>A Keystone token as validated by the model.</summary>
