@@ -21,11 +21,25 @@ public sealed class CliEnvironment
     /// <summary>Whether Ctrl+C / SIGTERM cancel the running command (true for the real process).</summary>
     public bool HandleProcessTermination { get; init; }
 
+    /// <summary>
+    /// Columns of the terminal for live displays (watch's progress bars); null asks the
+    /// console. Set by tests, whose "terminal" is a captured writer.
+    /// </summary>
+    public int? TerminalWidth { get; init; }
+
     /// <summary>Colours only on a terminal, and never with NO_COLOR set or TERM=dumb.</summary>
     public bool UseColor =>
         StdoutIsTerminal
         && !Variables.ContainsKey("NO_COLOR")
-        && !string.Equals(GetVariable("TERM"), "dumb", StringComparison.Ordinal);
+        && !IsDumbTerminal;
+
+    /// <summary>
+    /// A terminal that can redraw (cursor movement): live progress bars. TERM=dumb gets
+    /// plain lines instead; NO_COLOR only turns colours off.
+    /// </summary>
+    public bool CanRedraw => StdoutIsTerminal && !IsDumbTerminal;
+
+    private bool IsDumbTerminal => string.Equals(GetVariable("TERM"), "dumb", StringComparison.Ordinal);
 
     public string? GetVariable(string name) =>
         Variables.TryGetValue(name, out var value) && value.Length > 0 ? value : null;

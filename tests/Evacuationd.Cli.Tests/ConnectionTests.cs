@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Evacuationd.Cli.Tests.Support;
 
 namespace Evacuationd.Cli.Tests;
@@ -90,7 +91,7 @@ public class ConnectionTests
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal(1, hanging.Calls);
-        Assert.Equal(3, result.Lines.Length);
+        Assert.Equal(3, result.Lines.Count(l => l.StartsWith("compute-", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -138,7 +139,7 @@ public class ConnectionTests
 
         Assert.StartsWith("https://", daemon.Address, StringComparison.Ordinal);
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal(3, result.Lines.Length);
+        Assert.Equal(3, result.Lines.Count(l => l.StartsWith("compute-", StringComparison.Ordinal)));
         Assert.Contains("CN=operator", clients);
     }
 
@@ -177,5 +178,64 @@ public class ConnectionTests
         Assert.Contains("--ca: cannot load /nonexistent/ca.pem", missing.Stderr, StringComparison.Ordinal);
         Assert.Equal(ExitCodes.Usage, noKey.ExitCode);
         Assert.Contains("--cert and --key must be given together", noKey.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnHttp11OnlyServerCannotBeUsedAndExits3()
+    {
+        // Kestrel with HTTP/1.1 only answers an HTTP/2 connection with GOAWAY HTTP_1_1_REQUIRED.
+        await using var web = await NotGrpcServer.Http1KestrelAsync();
+
+        var result = await CliRun.RunAsync("--server", web.Address, "hosts");
+
+        Assert.True(result.ExitCode == ExitCodes.Unreachable, result.ToString());
+        Assert.Contains("evacctl: list hosts: cannot reach any daemon; tried:", result.Stderr, StringComparison.Ordinal);
+        // Mostly the GOAWAY fails the request itself; when it reaches the client before the
+        // request took the connection, the client only knows the connection never worked.
+        Assert.Matches(
+            $@"\n  {Regex.Escape(web.Address)}: (not a gRPC server: it speaks HTTP/1.1 only \(HTTP/2 error HTTP_1_1_REQUIRED\)|no HTTP/2 connection): ",
+            result.Stderr.ReplaceLineEndings("\n"));
+        Assert.Equal("", result.Stdout);
+    }
+
+    [Fact]
+    public async Task AnHttp11OnlyServerFailsOverToTheNextDaemonForCallsAndWatches()
+    {
+        await using var web = await NotGrpcServer.Http1KestrelAsync();
+        var fake = new FakeOperator();
+        fake.WatchScripts.Enqueue(new WatchScript([new() { Kind = Contracts.V1.RecordEvent.Types.Kind.SnapshotEnd }]));
+        await using var daemon = await TestDaemon.StartAsync(fake);
+
+        var retry = await CliRun.RunAsync("--server", web.Address, "--server", daemon.Address, "retry", CannedData.FailedId);
+        var watch = await CliRun.RunAsync("--server", $"{web.Address},{daemon.Address}", "watch");
+
+        Assert.True(retry.ExitCode == ExitCodes.Success, retry.ToString());
+        Assert.Equal("", retry.Stderr);
+        Assert.Single(fake.RecordRequests);
+        Assert.True(watch.ExitCode == ExitCodes.Success, watch.ToString());
+        Assert.Single(fake.WatchRequests);
+    }
+
+    [Fact]
+    public async Task AServerAnsweringHttp11TextExits3()
+    {
+        await using var web = NotGrpcServer.Http1Text();
+
+        var result = await CliRun.RunAsync("--server", web.Address, "-o", "json", "hold");
+
+        Assert.True(result.ExitCode == ExitCodes.Unreachable, result.ToString());
+        Assert.Contains($"  {web.Address}: not a gRPC server: it does not speak HTTP/2", result.Stderr, StringComparison.Ordinal);
+        Assert.True(web.Connections >= 1);
+    }
+
+    [Fact]
+    public async Task AnHttp2ServerWithoutGrpcExits3()
+    {
+        await using var web = await NotGrpcServer.Http2WithoutGrpcAsync();
+
+        var result = await CliRun.RunAsync("--server", web.Address, "watch", "--host", "compute-01");
+
+        Assert.True(result.ExitCode == ExitCodes.Unreachable, result.ToString());
+        Assert.Contains($"  {web.Address}: not a gRPC server: Bad gRPC response. HTTP status code: 404", result.Stderr, StringComparison.Ordinal);
     }
 }

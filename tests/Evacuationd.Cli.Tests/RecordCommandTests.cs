@@ -169,4 +169,28 @@ public class RecordCommandTests
         Assert.Equal("", result.Stdout);
         Assert.Equal("evacctl: show nope: NotFound: no record or instance 'nope'", result.Stderr.Trim());
     }
+
+    [Fact]
+    public async Task ShowPrintsEveryFieldOfTheRecord()
+    {
+        await using var daemon = await TestDaemon.StartAsync(new FakeOperator());
+
+        var result = await CliRun.AgainstAsync(daemon, "show", CannedData.FailedId);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        string[] labels =
+        [
+            "Id", "Instance", "Evacuation", "State", "Source host", "Destination", "Requested destination", "Attempt",
+            "Attempt started", "Attempt request id", "Baseline migration", "Not before", "Reason", "Error", "Owner",
+            "Cancel requested", "Priority", "Created", "Updated", "Revision",
+        ];
+        foreach (var label in labels)
+        {
+            Assert.Contains(result.Lines, l => l.StartsWith(label + ":", StringComparison.Ordinal));
+        }
+
+        Assert.Contains(result.Lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^Evacuation:\s+compute-01:1 \(generation 1\)$"));
+        Assert.Contains(result.Lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^Error:\s+409 Conflict$"));
+        Assert.Contains(result.Lines, l => l.StartsWith("Reason:", StringComparison.Ordinal) && l.EndsWith(CannedData.FailedReason, StringComparison.Ordinal));
+    }
 }

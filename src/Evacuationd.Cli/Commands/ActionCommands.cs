@@ -5,19 +5,22 @@ using Grpc.Core;
 
 namespace Evacuationd.Cli.Commands;
 
-/// <summary><c>retry ID</c>, <c>cancel ID</c>, <c>hold</c>, <c>resume</c>.</summary>
+/// <summary>
+/// <c>retry ID</c>, <c>cancel ID</c>: requests that the daemon owning the record applies
+/// (the answer is the record as it is when the request was stored); <c>hold</c>, <c>resume</c>.
+/// </summary>
 internal static class ActionCommands
 {
     public static Command BuildRetry(CliServices services) => RecordAction(
-        services, "retry", "Start a new attempt of a failed record", (c, r, o) => c.RetryRecordAsync(r, o));
+        services, "retry", "Ask for new attempts of a failed, skipped or cancelled record", (c, r, o) => c.RetryRecordAsync(r, o));
 
     public static Command BuildCancel(CliServices services) => RecordAction(
-        services, "cancel", "Cancel a record that has no attempt in flight", (c, r, o) => c.CancelRecordAsync(r, o));
+        services, "cancel", "Ask to cancel a record that has not ended (it ends once no attempt is in flight)", (c, r, o) => c.CancelRecordAsync(r, o));
 
     public static Command BuildHold(CliServices services)
     {
         var reason = Arguments.Reason();
-        var command = new Command("hold", "Pause automatic evacuation everywhere") { reason };
+        var command = new Command("hold", "Pause automatic evacuation everywhere (new fencings are held, no new attempt starts)") { reason };
         CommandRunner.SetBody(command, services, async (parse, context, cancellationToken) =>
         {
             var request = new HoldRequest { Reason = parse.GetValue(reason) ?? string.Empty };
@@ -31,12 +34,12 @@ internal static class ActionCommands
     public static Command BuildResume(CliServices services)
     {
         var reason = Arguments.Reason();
-        var command = new Command("resume", "Resume automatic evacuation") { reason };
+        var command = new Command("resume", "Resume automatic evacuation; every held host goes on") { reason };
         CommandRunner.SetBody(command, services, async (parse, context, cancellationToken) =>
         {
             var request = new ResumeRequest { Reason = parse.GetValue(reason) ?? string.Empty };
             var answer = await context.Daemons.CallAsync("resume", (c, o) => c.ResumeAsync(request, o), cancellationToken).ConfigureAwait(false);
-            ActionOutput.WriteHold(context.Output, answer);
+            ActionOutput.WriteResume(context.Output, answer);
             return ExitCodes.Success;
         });
         return command;
@@ -56,7 +59,7 @@ internal static class ActionCommands
             var request = new RecordActionRequest { Id = parse.GetRequiredValue(id), Reason = parse.GetValue(reason) ?? string.Empty };
             var record = await context.Daemons.CallAsync(
                 $"{name} {request.Id}", (c, o) => call(c, request, o), cancellationToken).ConfigureAwait(false);
-            RecordOutput.WriteOne(context.Output, record);
+            ActionOutput.WriteRecordRequest(context.Output, name, record);
             return ExitCodes.Success;
         });
         return command;

@@ -23,23 +23,26 @@ internal static class HostCommands
     public static Command BuildConfirm(CliServices services) => HostAction(
         services,
         "confirm",
-        "Release a host held by the blast-radius guard: its evacuation starts",
+        "Release a host held by the blast-radius guard or a hold: its evacuation starts",
         "confirm",
-        (client, request, options) => client.ConfirmHostAsync(request, options));
+        (client, request, options) => client.ConfirmHostAsync(request, options),
+        HostOutput.WriteConfirmed);
 
     public static Command BuildReleaseHost(CliServices services) => HostAction(
         services,
         "release-host",
         "Put a recovered host back into service (normally done by its agent)",
         "release host",
-        (client, request, options) => client.ReleaseHostAsync(request, options));
+        (client, request, options) => client.ReleaseHostAsync(request, options),
+        HostOutput.WriteReleased);
 
     private static Command HostAction(
         CliServices services,
         string name,
         string description,
         string verb,
-        Func<Operator.OperatorClient, HostRequest, Grpc.Core.CallOptions, Grpc.Core.AsyncUnaryCall<Host>> call)
+        Func<Operator.OperatorClient, HostRequest, Grpc.Core.CallOptions, Grpc.Core.AsyncUnaryCall<Host>> call,
+        Action<OutputContext, Host> write)
     {
         var host = Arguments.Host();
         var reason = Arguments.Reason();
@@ -49,7 +52,7 @@ internal static class HostCommands
             var request = new HostRequest { Host = parse.GetRequiredValue(host), Reason = parse.GetValue(reason) ?? string.Empty };
             var answer = await context.Daemons.CallAsync(
                 $"{verb} {request.Host}", (c, o) => call(c, request, o), cancellationToken).ConfigureAwait(false);
-            HostOutput.WriteOne(context.Output, answer);
+            write(context.Output, answer);
             return ExitCodes.Success;
         });
         return command;

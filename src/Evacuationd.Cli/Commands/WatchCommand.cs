@@ -8,9 +8,11 @@ using Grpc.Core;
 namespace Evacuationd.Cli.Commands;
 
 /// <summary>
-/// <c>watch [--host H]</c>: live progress until every watched record is terminal. A broken
-/// stream is reopened on the next server (which sends a fresh snapshot; repeats are not
-/// printed again on a terminal). Exit 1 when any record ended failed.
+/// <c>watch [--host H]</c>: live progress until every watched record is terminal: progress
+/// bars on a terminal that can redraw, plain lines on a dumb one (TERM=dumb), JSON lines when
+/// stdout is not a terminal or with <c>-o json</c>. A broken stream is reopened on the next
+/// server (which sends a fresh snapshot; repeats are not printed again on a terminal). Exit 1
+/// when any record ended failed.
 /// </summary>
 internal static class WatchCommand
 {
@@ -21,13 +23,24 @@ internal static class WatchCommand
         CommandRunner.SetBody(command, services, async (parse, context, cancellationToken) =>
         {
             var request = new WatchRecordsRequest { Host = parse.GetValue(host) ?? string.Empty, UntilDone = true };
-            IWatchSink sink = context.Output.Terminal && !context.Output.Json
-                ? new HumanSink(context.Output)
-                : new JsonLinesSink(context.Output.Writer);
-            var summary = await RunAsync(context, request, sink, cancellationToken).ConfigureAwait(false);
+            var sink = Sink(context);
+            var summary = await sink.RunAsync(() => RunAsync(context, request, sink, cancellationToken)).ConfigureAwait(false);
+            sink.End(summary);
             return summary.Failed > 0 ? ExitCodes.Failed : ExitCodes.Success;
         });
         return command;
+    }
+
+    private static IWatchSink Sink(CommandContext context)
+    {
+        if (context.Output.Json || !context.Output.Terminal)
+        {
+            return new JsonLinesSink(context.Output.Writer, context.Error);
+        }
+
+        return context.Environment.CanRedraw
+            ? new LiveSink(context.Output, context.Environment)
+            : new HumanSink(context.Output, context.Error);
     }
 
     private static async Task<WatchSummary> RunAsync(CommandContext context, WatchRecordsRequest request, IWatchSink sink, CancellationToken cancellationToken)
@@ -55,9 +68,7 @@ internal static class WatchCommand
                     has = await stream.Call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false);
                 }
 
-                var summary = tracker.Summary();
-                sink.End(summary);
-                return summary;
+                return tracker.Summary();
             }
             catch (RpcException e) when (IsBreak(e.StatusCode) && !cancellationToken.IsCancellationRequested)
             {
@@ -67,7 +78,7 @@ internal static class WatchCommand
                 }
 
                 context.Daemons.MoveToNextServer();
-                await context.Error.WriteLineAsync(
+                await sink.NoticeAsync(
                     $"evacctl: {what}: stream from {stream.Server.OriginalString} broke ({CallFailures.Describe(e)}); reconnecting to {context.Daemons.Current.OriginalString}")
                     .ConfigureAwait(false);
             }

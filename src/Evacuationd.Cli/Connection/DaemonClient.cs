@@ -6,10 +6,12 @@ namespace Evacuationd.Cli.Connection;
 /// <summary>
 /// Operator calls with failover. Servers are tried in order, starting with the one that
 /// answered last. A call that fails before any response because the server could not be
-/// used (Unavailable: connection refused, DNS, TLS handshake; DeadlineExceeded; see
-/// <see cref="CallFailures.IsUnreachable"/>) goes to the next server; any other status is
-/// the daemon's answer. When no server answers:
-/// <see cref="NoDaemonReachableException"/>.
+/// used (Unavailable: connection refused, DNS, TLS handshake; DeadlineExceeded; a server
+/// that is not a gRPC daemon; see <see cref="CallFailures.IsUnreachable"/>) goes to the next
+/// server; any other status is the daemon's answer (<see cref="DaemonCallException"/>). A
+/// daemon that answers Unavailable itself (its store or Nova is out of reach) is also worth
+/// the next server, but when no other does better that answer is the result. When no
+/// server answers at all: <see cref="NoDaemonReachableException"/>.
 /// </summary>
 internal sealed class DaemonClient(IReadOnlyList<Uri> servers, ChannelFactory channels, TimeSpan timeout) : IDisposable
 {
@@ -28,7 +30,7 @@ internal sealed class DaemonClient(IReadOnlyList<Uri> servers, ChannelFactory ch
         Func<Operator.OperatorClient, CallOptions, AsyncUnaryCall<T>> call,
         CancellationToken cancellationToken)
     {
-        var failures = new List<ServerFailure>();
+        var failures = new Failures(what);
         for (var i = 0; i < servers.Count; i++)
         {
             var index = (current + i) % servers.Count;
@@ -44,7 +46,7 @@ internal sealed class DaemonClient(IReadOnlyList<Uri> servers, ChannelFactory ch
             }
             catch (RpcException e) when (CallFailures.IsUnreachable(e) && !cancellationToken.IsCancellationRequested)
             {
-                failures.Add(new ServerFailure(server, CallFailures.Describe(e)));
+                failures.Add(index, server, e);
             }
             catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
             {
@@ -53,7 +55,7 @@ internal sealed class DaemonClient(IReadOnlyList<Uri> servers, ChannelFactory ch
             }
         }
 
-        throw new NoDaemonReachableException(what, failures);
+        throw failures.Final(ref current);
     }
 
     /// <summary>
@@ -65,7 +67,7 @@ internal sealed class DaemonClient(IReadOnlyList<Uri> servers, ChannelFactory ch
         Func<Operator.OperatorClient, CallOptions, AsyncServerStreamingCall<T>> start,
         CancellationToken cancellationToken)
     {
-        var failures = new List<ServerFailure>();
+        var failures = new Failures(what);
         for (var i = 0; i < servers.Count; i++)
         {
             var index = (current + i) % servers.Count;
@@ -85,7 +87,7 @@ internal sealed class DaemonClient(IReadOnlyList<Uri> servers, ChannelFactory ch
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && Unreachable(e, lifetime) is { } reason)
             {
                 Release(call, lifetime);
-                failures.Add(new ServerFailure(server, reason));
+                failures.Add(index, server, reason, e as RpcException);
             }
             catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
             {
@@ -100,7 +102,7 @@ internal sealed class DaemonClient(IReadOnlyList<Uri> servers, ChannelFactory ch
             }
         }
 
-        throw new NoDaemonReachableException(what, failures);
+        throw failures.Final(ref current);
     }
 
     public void Dispose() => channels.Dispose();
@@ -113,6 +115,36 @@ internal sealed class DaemonClient(IReadOnlyList<Uri> servers, ChannelFactory ch
         }
 
         return e is RpcException rpc && CallFailures.IsUnreachable(rpc) ? CallFailures.Describe(rpc) : null;
+    }
+
+    /// <summary>The servers that could not be used for one call, and the last daemon answer among them.</summary>
+    private sealed class Failures(string what)
+    {
+        private readonly List<ServerFailure> all = [];
+        private (int Index, Uri Server, Status Status)? answer;
+
+        public void Add(int index, Uri server, RpcException e) => Add(index, server, CallFailures.Describe(e), e);
+
+        public void Add(int index, Uri server, string reason, RpcException? e)
+        {
+            all.Add(new ServerFailure(server, reason));
+            if (e is not null && CallFailures.IsDaemonAnswer(e))
+            {
+                answer = (index, server, e.Status);
+            }
+        }
+
+        /// <summary>What to throw once every server was tried; moves <paramref name="current"/> to the daemon that answered.</summary>
+        public Exception Final(ref int current)
+        {
+            if (answer is { } a)
+            {
+                current = a.Index;
+                return new DaemonCallException(what, a.Server, a.Status);
+            }
+
+            return new NoDaemonReachableException(what, all);
+        }
     }
 
     private static void Release<T>(AsyncServerStreamingCall<T> call, CancellationTokenSource lifetime)

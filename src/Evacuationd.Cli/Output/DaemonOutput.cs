@@ -14,6 +14,12 @@ internal static class DaemonOutput
             return;
         }
 
+        if (daemons.Count == 0)
+        {
+            output.Writer.WriteLine("no live daemon");
+            return;
+        }
+
         var now = output.Clock.GetUtcNow();
         var table = new Table("DAEMON", "ADDRESS", "LEASE", "LEASE-EXPIRES", "OWNED", "STARTED", "VERSION");
         foreach (var d in daemons)

@@ -21,6 +21,12 @@ internal static class RecordOutput
             return;
         }
 
+        if (records.Count == 0)
+        {
+            output.Writer.WriteLine("no record matches");
+            return;
+        }
+
         var table = new Table("ID", "INSTANCE", "UUID", "FROM", "TO", "STATE", "ATTEMPT", "OWNER", "REASON");
         foreach (var r in records)
         {
@@ -38,18 +44,6 @@ internal static class RecordOutput
         }
 
         table.Write(output.Writer, output.Style);
-    }
-
-    /// <summary>A single record (answer of retry / cancel).</summary>
-    public static void WriteOne(OutputContext output, Record record)
-    {
-        if (output.Json)
-        {
-            JsonOutput.WriteObject(output.Writer, record);
-            return;
-        }
-
-        WriteList(output, [record]);
     }
 
     public static void WriteDetail(OutputContext output, Record r)

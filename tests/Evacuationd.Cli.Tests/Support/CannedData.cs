@@ -96,6 +96,19 @@ internal static class CannedData
         },
         new Host
         {
+            Name = "compute-03",
+            FenceGeneration = 1,
+            EvacuationId = "compute-03:1",
+            State = HostState.Done,
+            StateName = "done",
+            Source = FenceSource.FenceAgent,
+            FencedAt = At(-600),
+            Counts = new RecordCounts { Total = 2, Done = 2 },
+            ForcedDown = true,
+            Reason = "every record ended: 2 done",
+        },
+        new Host
+        {
             Name = "compute-04",
             FenceGeneration = 2,
             EvacuationId = "compute-04:2",

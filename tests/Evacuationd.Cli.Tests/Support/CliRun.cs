@@ -22,25 +22,45 @@ internal static class CliRun
 {
     public static readonly DateTimeOffset Now = CannedData.Base;
 
-    public static CliEnvironment Environment(bool terminal = false, IDictionary<string, string>? variables = null)
+    /// <summary>Terminal width of the "terminal" environments: wide enough that no line wraps.</summary>
+    public const int TerminalWidth = 200;
+
+    /// <summary>The environment of a run: no colours (NO_COLOR) unless <paramref name="colour"/>.</summary>
+    public static CliEnvironment Environment(bool terminal = false, IDictionary<string, string>? variables = null, bool colour = false)
     {
-        var vars = new Dictionary<string, string>(variables ?? new Dictionary<string, string>()) { ["NO_COLOR"] = "1" };
+        var vars = new Dictionary<string, string>(variables ?? new Dictionary<string, string>());
+        if (!colour)
+        {
+            vars["NO_COLOR"] = "1";
+        }
+
         return new CliEnvironment
         {
             StdoutIsTerminal = terminal,
             Variables = vars,
             Clock = new FakeTimeProvider(Now),
+            TerminalWidth = terminal ? TerminalWidth : null,
         };
     }
+
+    /// <summary>A terminal that cannot redraw (TERM=dumb): plain lines.</summary>
+    public static CliEnvironment DumbTerminal() =>
+        Environment(terminal: true, variables: new Dictionary<string, string> { ["TERM"] = "dumb" });
 
     public static Task<CliResult> RunAsync(params string[] args) => RunAsync(Environment(), args);
 
     public static async Task<CliResult> RunAsync(CliEnvironment environment, params string[] args)
     {
         using var stdout = new StringWriter();
+        return await RunAsync(environment, stdout, args);
+    }
+
+    /// <summary>Runs with stdout going to <paramref name="stdout"/> (e.g. a <see cref="ScreenWriter"/> the test watches).</summary>
+    public static async Task<CliResult> RunAsync(CliEnvironment environment, TextWriter stdout, params string[] args)
+    {
         using var stderr = new StringWriter();
         var code = await CliApp.RunAsync(args, stdout, stderr, environment);
-        return new CliResult(code, stdout.ToString(), stderr.ToString());
+        return new CliResult(code, stdout.ToString() ?? "", stderr.ToString());
     }
 
     /// <summary>Runs against one daemon (<c>--server URL</c> first).</summary>
