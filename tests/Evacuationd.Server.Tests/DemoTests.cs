@@ -45,5 +45,8 @@ public sealed class DemoTests
         Assert.Equal(result.Instances.Count, result.Histogram("evacuationd_fence_to_done_seconds").Count);
         Assert.True(result.Histogram("evacuationd_nova_call_duration_seconds").Count > evacuated.Count * 2);
         Assert.Contains("evacuationd_fence_to_done_seconds_bucket{", result.MetricsScrape, StringComparison.Ordinal);
+        // Records by state, as a live daemon sees the store.
+        Assert.Contains(result.MetricsScrape!.Split('\n'), l => l.StartsWith("evacuationd_records{", StringComparison.Ordinal)
+            && l.Contains("state=\"done\"", StringComparison.Ordinal) && l.EndsWith($" {evacuated.Count}", StringComparison.Ordinal));
     }
 }

@@ -48,6 +48,14 @@ public sealed class EvacuationDaemon : IAsyncDisposable
         _version = version;
         _address = address;
         Id = string.IsNullOrEmpty(options.DaemonId) ? $"{Environment.MachineName}-{Environment.ProcessId}" : options.DaemonId;
+        if (metrics is not null)
+        {
+            // What this daemon sees in the store (every daemon sees the same: take max() over daemons).
+            metrics.Meter.CreateObservableGauge("evacuationd.records", () => _view.StateCounts().Records.Select(kv =>
+                new System.Diagnostics.Metrics.Measurement<int>(kv.Value, new("state", kv.Key.Name()), new("daemon", Id))), "{record}", "Instance records by state, as this daemon sees the store");
+            metrics.Meter.CreateObservableGauge("evacuationd.hosts", () => _view.StateCounts().Hosts.Select(kv =>
+                new System.Diagnostics.Metrics.Measurement<int>(kv.Value, new("state", kv.Key.Name()), new("daemon", Id))), "{host}", "Host fencings by state (held: waiting for an operator), as this daemon sees the store");
+        }
     }
 
     public string Id { get; }

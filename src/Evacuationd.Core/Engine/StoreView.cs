@@ -325,6 +325,17 @@ internal sealed class StoreView
         }
     }
 
+    /// <summary>Instance records by state, and host fencings by state, as this daemon sees the store.</summary>
+    public (IReadOnlyDictionary<RecordState, int> Records, IReadOnlyDictionary<HostState, int> Hosts) StateCounts()
+    {
+        lock (_gate)
+        {
+            var records = Enum.GetValues<RecordState>().ToDictionary(s => s, s => _fencings.Values.Sum(c => c[(int)s]));
+            var hosts = Enum.GetValues<HostState>().ToDictionary(s => s, s => _hosts.Values.Count(h => h.Value.State == s));
+            return (records, hosts);
+        }
+    }
+
     /// <summary>When the host's current fencing was reported, if known.</summary>
     public DateTimeOffset? ReportedAt(string host)
     {
