@@ -9,6 +9,9 @@ namespace Evacuationd.Etcd;
 /// One connection to an etcd cluster (all endpoints, round robin with failover), with the
 /// library's automatic retries turned off: a transaction re-sent blindly could apply twice
 /// (FACTS.md). Exposes the raw generated clients; the store owns every loop and retry.
+/// With https endpoints, TLS checks etcd against <see cref="EtcdOptions.CaFile"/> only and
+/// offers the client certificate (<see cref="EtcdTls"/>); with a user name, every call carries
+/// an etcd auth token (<see cref="EtcdAuthInterceptor"/>, innermost of the interceptors).
 /// </summary>
 internal sealed class EtcdConnection : IDisposable
 {
@@ -16,9 +19,26 @@ internal sealed class EtcdConnection : IDisposable
 
     private readonly TimeProvider _time;
 
+    private readonly EtcdTls? _tls;
+
+    private readonly EtcdAuthInterceptor? _auth;
+
     public EtcdConnection(EtcdOptions options, TimeProvider time, Interceptor[]? interceptors = null)
     {
         _time = time;
+        _tls = options.UsesTls ? EtcdTls.Load(options) : null;
+        _auth = options.UsesAuth ? new EtcdAuthInterceptor(options.Username!, options.Password!, options.RequestTimeout, time) : null;
+        // Ours last: innermost, so the token goes on whatever the others send, and a TLS failure
+        // is explained before anyone sees it (Authenticate included).
+        var chain = new List<Interceptor>(interceptors ?? []);
+        if (_auth is not null)
+        {
+            chain.Add(_auth);
+        }
+        if (_tls is not null)
+        {
+            chain.Add(new EtcdTlsExplainer(_tls));
+        }
         _client = new EtcdClient(options.Endpoints, configureChannelOptions: o =>
         {
             o.ServiceConfig?.MethodConfigs.Clear();
@@ -31,8 +51,18 @@ internal sealed class EtcdConnection : IDisposable
             o.ThrowOperationCanceledOnCancellation = false;
             o.InitialReconnectBackoff = TimeSpan.FromMilliseconds(100);
             o.MaxReconnectBackoff = TimeSpan.FromSeconds(2);
-        }, interceptors: interceptors);
+            if (_tls is not null)
+            {
+                // dotnet-etcd set Insecure credentials and a plain handler: TLS with our own checks instead.
+                var unused = o.HttpHandler;
+                o.HttpHandler = _tls.CreateHandler();
+                o.DisposeHttpClient = true;
+                o.Credentials = ChannelCredentials.SecureSsl;
+                unused?.Dispose();
+            }
+        }, interceptors: chain.Count == 0 ? null : [.. chain]);
         var connection = _client.GetConnection();
+        _auth?.Attach(connection.AuthClient);
         Kv = connection.KVClient;
         Lease = connection.LeaseClient;
         Watch = connection.WatchClient;
@@ -53,12 +83,23 @@ internal sealed class EtcdConnection : IDisposable
     /// <summary>Call options of one request: its deadline and the caller's cancellation.</summary>
     public CallOptions Call(CancellationToken ct) => new(deadline: _time.GetUtcNow().UtcDateTime + RequestTimeout, cancellationToken: ct);
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        _auth?.Dispose();
+        _tls?.Dispose();
+    }
 
     /// <summary>A failure after which the request may or may not have been applied.</summary>
     public static bool IsUncertain(RpcException ex) =>
         ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Unknown or StatusCode.Internal or StatusCode.Aborted
         || (ex.StatusCode == StatusCode.Cancelled && !ex.Status.Detail.Contains("canceled by the client", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>etcd refused the caller (no permission on the prefix, no or wrong credentials): a configuration problem.</summary>
+    public static bool IsRefused(RpcException ex) => ex.StatusCode is StatusCode.PermissionDenied or StatusCode.Unauthenticated;
+
+    public static Core.Store.StoreUnavailableException Refused(RpcException ex) =>
+        new($"etcd refused the request ({ex.Status.StatusCode}: {ex.Status.Detail}): check Etcd:Username and its permissions on Etcd:Prefix, or the client certificate", ex);
 
     /// <summary>etcd refused a put bound to a lease that no longer exists: the whole transaction failed.</summary>
     public static bool IsLeaseNotFound(RpcException ex) =>

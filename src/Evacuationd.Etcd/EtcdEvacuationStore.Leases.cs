@@ -16,11 +16,14 @@ public sealed partial class EtcdEvacuationStore
         LeaseGrantResponse grant;
         try
         {
-            grant = await _etcd.Lease.LeaseGrantAsync(new LeaseGrantRequest { TTL = seconds }, _etcd.Call(ct)).ConfigureAwait(false);
+            // A grant whose answer was lost leaves at most an unused lease that expires by
+            // itself: trying again is safe (also after an expired auth token).
+            grant = await RetryReadAsync(() => _etcd.Lease.LeaseGrantAsync(new LeaseGrantRequest { TTL = seconds }, _etcd.Call(ct)).ResponseAsync,
+                _time.GetUtcNow() + _options.RequestTimeout * 3, ct).ConfigureAwait(false);
         }
-        catch (RpcException ex) when (EtcdConnection.IsUncertain(ex))
+        catch (RpcException ex) when (EtcdConnection.IsRefused(ex))
         {
-            throw new StoreUnavailableException($"etcd did not grant a lease: {ex.Status.Detail}", ex);
+            throw EtcdConnection.Refused(ex);
         }
         if (!string.IsNullOrEmpty(grant.Error))
         {

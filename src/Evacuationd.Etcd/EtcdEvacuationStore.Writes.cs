@@ -254,6 +254,10 @@ public sealed partial class EtcdEvacuationStore
             catch (RpcException ex) when (EtcdConnection.IsUncertain(ex) && !ct.IsCancellationRequested)
             {
             }
+            catch (RpcException ex) when (EtcdConnection.IsRefused(ex))
+            {
+                throw EtcdConnection.Refused(ex);
+            }
             if (response is { Succeeded: true })
             {
                 return new RawClaim(ClaimStatus.Claimed, First(response.Responses[^1]), ownership);

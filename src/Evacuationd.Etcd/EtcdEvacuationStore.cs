@@ -88,6 +88,10 @@ public sealed partial class EtcdEvacuationStore : IEvacuationStore, IDisposable
             {
                 // Unknown outcome: decide from what etcd shows once it answers again.
             }
+            catch (RpcException ex) when (EtcdConnection.IsRefused(ex))
+            {
+                throw EtcdConnection.Refused(ex);
+            }
             if (response is { Succeeded: true })
             {
                 return new WriteResult(WriteStatus.Ok, response.Header.Revision);
@@ -136,6 +140,10 @@ public sealed partial class EtcdEvacuationStore : IEvacuationStore, IDisposable
             try
             {
                 return await read().ConfigureAwait(false);
+            }
+            catch (RpcException ex) when (EtcdConnection.IsRefused(ex))
+            {
+                throw EtcdConnection.Refused(ex);
             }
             catch (RpcException ex) when (EtcdConnection.IsUncertain(ex) && !ct.IsCancellationRequested)
             {

@@ -24,12 +24,16 @@ public sealed class EtcdCluster : IAsyncDisposable
     private EtcdClient? _client;
     private int _disposed;
 
-    private EtcdCluster(string baseDirectory, IReadOnlyList<EtcdMember> members, EtcdClusterOptions options)
+    private EtcdCluster(string baseDirectory, IReadOnlyList<EtcdMember> members, EtcdClusterOptions options, EtcdClusterTls? tls)
     {
         BaseDirectory = baseDirectory;
         Members = members;
         _options = options;
+        Tls = tls;
     }
+
+    /// <summary>The CA and client certificate of a cluster started with <see cref="EtcdClusterOptions.Tls"/>; null otherwise.</summary>
+    public EtcdClusterTls? Tls { get; }
 
     /// <summary>The temporary folder holding one sub-folder per member.</summary>
     public string BaseDirectory { get; }
@@ -84,7 +88,7 @@ public sealed class EtcdCluster : IAsyncDisposable
     }
 
     /// <summary>A new client over all members; the caller disposes it.</summary>
-    public EtcdClient CreateClient() => EtcdTestClient.Create(ClientUrls);
+    public EtcdClient CreateClient() => EtcdTestClient.Create(ClientUrls, Tls);
 
     /// <summary>
     /// The member that is leader now: Maintenance Status on each running member, the one whose
@@ -167,6 +171,7 @@ public sealed class EtcdCluster : IAsyncDisposable
         {
             m.Shutdown();
         }
+        Tls?.Authority.Dispose();
         if (!_options.KeepDirectories && Environment.GetEnvironmentVariable(KeepVariable) != "1")
         {
             try
@@ -189,18 +194,31 @@ public sealed class EtcdCluster : IAsyncDisposable
         var baseDirectory = Directory.CreateTempSubdirectory("evacuationd-etcd-").FullName;
         var token = "evacuationd-test-" + Path.GetFileName(baseDirectory);
         var ports = FreePorts(2 * count);
+        var tls = options.Tls ? CreateTls(baseDirectory) : null;
         var members = new List<EtcdMember>();
         for (var i = 1; i <= count; i++)
         {
             var name = "m" + i.ToString(CultureInfo.InvariantCulture);
-            members.Add(new EtcdMember(name, Path.Combine(baseDirectory, name), ports[2 * i - 2], ports[2 * i - 1], token, options, binary));
+            var directory = Path.Combine(baseDirectory, name);
+            var server = tls?.Authority.IssueServer(directory, "server", [IPAddress.Loopback], options.ServerDnsNames);
+            members.Add(new EtcdMember(name, directory, ports[2 * i - 2], ports[2 * i - 1], token, options, binary, tls, server));
         }
         var initialCluster = string.Join(',', members.Select(m => $"{m.Name}={m.PeerUrl}"));
         foreach (var m in members)
         {
             m.InitialCluster = initialCluster;
         }
-        return new EtcdCluster(baseDirectory, members, options);
+        return new EtcdCluster(baseDirectory, members, options, tls);
+    }
+
+    /// <summary>A CA for the cluster and a client certificate it signed, in <c>{base}/tls</c>.</summary>
+    private static EtcdClusterTls CreateTls(string baseDirectory)
+    {
+        var directory = Path.Combine(baseDirectory, "tls");
+        var authority = EtcdTestAuthority.Create("etcd test CA " + Path.GetFileName(baseDirectory));
+        var ca = authority.WriteCertificate(Path.Combine(directory, "ca.pem"));
+        var client = authority.IssueClient(directory, "client", "evacuationd-test-client");
+        return new EtcdClusterTls(ca, client.CertFile, client.KeyFile, authority);
     }
 
     private async Task StartAllAsync(CancellationToken cancellationToken)

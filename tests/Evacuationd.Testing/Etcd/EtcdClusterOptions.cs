@@ -35,6 +35,21 @@ public sealed record EtcdClusterOptions
     /// <summary>Further flags appended to every member's command line.</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
 
+    /// <summary>
+    /// Serve clients over TLS: a CA made for the cluster (<c>tls/ca.pem</c>), a server certificate
+    /// per member in its folder (<c>server.pem</c>, <c>server-key.pem</c>; SAN IP 127.0.0.1 and
+    /// <see cref="ServerDnsNames"/>), https client URLs, and <c>--client-cert-auth</c> with a
+    /// client certificate for the cluster's own clients (<c>tls/client.pem</c>). Peers stay http.
+    /// See <see cref="EtcdCluster.Tls"/>.
+    /// </summary>
+    public bool Tls { get; init; }
+
+    /// <summary>With <see cref="Tls"/>: require client certificates (<c>--client-cert-auth</c>). Default true.</summary>
+    public bool ClientCertAuth { get; init; } = true;
+
+    /// <summary>With <see cref="Tls"/>: DNS names in the server certificates besides IP 127.0.0.1 (none by default).</summary>
+    public IReadOnlyList<string> ServerDnsNames { get; init; } = [];
+
     /// <summary>Keep the data directories after dispose (also when env EVACUATIOND_KEEP_ETCD=1).</summary>
     public bool KeepDirectories { get; init; }
 }

@@ -65,7 +65,7 @@ public sealed class EtcdEndpoints : IAsyncDisposable
     public TimeSpan StartupTime { get; }
 
     /// <summary>A new client on <see cref="ClientUrls"/> (no retries); the caller disposes it.</summary>
-    public EtcdClient CreateClient() => EtcdTestClient.Create(ClientUrls);
+    public EtcdClient CreateClient() => EtcdTestClient.Create(ClientUrls, Cluster?.Tls);
 
     /// <summary>Finds an etcd (see the class summary); one member when started here.</summary>
     public static async Task<EtcdEndpoints> AcquireAsync(
@@ -77,7 +77,7 @@ public sealed class EtcdEndpoints : IAsyncDisposable
         options ??= EtcdClusterOptions.Default;
 
         var external = discovery.GetEnvironmentVariable(EnvironmentVariable);
-        if (!string.IsNullOrWhiteSpace(external))
+        if (!string.IsNullOrWhiteSpace(external) && !options.Tls) // TLS needs a member started with our certificates
         {
             var urls = NormalizeUrls(external);
             var took = await ProbeExternalAsync(urls, discovery.ExternalProbeTimeout, cancellationToken);

@@ -21,8 +21,12 @@ public sealed class EtcdMember
     private EtcdClient? _client;
     private long _startedAt;
 
-    internal EtcdMember(string name, string directory, int clientPort, int peerPort, string clusterToken, EtcdClusterOptions options, string binary)
+    private readonly EtcdClusterTls? _tls;
+
+    internal EtcdMember(string name, string directory, int clientPort, int peerPort, string clusterToken, EtcdClusterOptions options, string binary, EtcdClusterTls? tls = null, EtcdTestCertificateFiles? serverCertificate = null)
     {
+        _tls = tls;
+        ServerCertificate = serverCertificate;
         Name = name;
         Directory = directory;
         ClientPort = clientPort;
@@ -51,7 +55,11 @@ public sealed class EtcdMember
 
     public int PeerPort { get; }
 
-    public string ClientUrl => $"http://127.0.0.1:{ClientPort.ToString(CultureInfo.InvariantCulture)}";
+    /// <summary>https with <see cref="EtcdClusterOptions.Tls"/>, else http.</summary>
+    public string ClientUrl => $"{(_tls is null ? "http" : "https")}://127.0.0.1:{ClientPort.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>This member's server certificate and key (with <see cref="EtcdClusterOptions.Tls"/>), in its folder.</summary>
+    public EtcdTestCertificateFiles? ServerCertificate { get; }
 
     public string PeerUrl => $"http://127.0.0.1:{PeerPort.ToString(CultureInfo.InvariantCulture)}";
 
@@ -215,7 +223,7 @@ public sealed class EtcdMember
             _process = p;
             Pid = p.Id;
             Starts++;
-            _client = EtcdTestClient.Create(ClientUrl);
+            _client = EtcdTestClient.Create(ClientUrl, _tls);
             _clients.Add(_client);
         }
     }
@@ -236,6 +244,14 @@ public sealed class EtcdMember
             "--initial-cluster-state", clusterState,
             "--initial-cluster-token", ClusterToken,
         };
+        if (_tls is not null && ServerCertificate is not null)
+        {
+            args.AddRange(["--cert-file", ServerCertificate.CertFile, "--key-file", ServerCertificate.KeyFile, "--trusted-ca-file", _tls.CaFile]);
+            if (_options.ClientCertAuth)
+            {
+                args.Add("--client-cert-auth");
+            }
+        }
         if (_options.UnsafeNoFsync)
         {
             args.Add("--unsafe-no-fsync");

@@ -1,3 +1,6 @@
+using System.Net.Http;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using dotnet_etcd;
 using Google.Protobuf;
 using Grpc.Core;
@@ -19,11 +22,57 @@ public static class EtcdTestClient
     /// <summary>Largest reconnect backoff of the channel.</summary>
     public static readonly TimeSpan MaxReconnectBackoff = TimeSpan.FromSeconds(1);
 
-    /// <summary>A client over comma-separated client URLs (<c>http://127.0.0.1:port,...</c>).</summary>
-    public static EtcdClient Create(string clientUrls)
+    /// <summary>
+    /// A client over comma-separated client URLs (<c>http://127.0.0.1:port,...</c>); with
+    /// <paramref name="tls"/> (https URLs) it trusts only that CA and offers its client certificate.
+    /// </summary>
+    public static EtcdClient Create(string clientUrls, EtcdClusterTls? tls = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(clientUrls);
-        return new EtcdClient(clientUrls, configureChannelOptions: ConfigureChannel);
+        if (tls is null)
+        {
+            return new EtcdClient(clientUrls, configureChannelOptions: ConfigureChannel);
+        }
+        return new EtcdClient(clientUrls, configureChannelOptions: o =>
+        {
+            ConfigureChannel(o);
+            ConfigureTls(o, tls);
+        });
+    }
+
+    /// <summary>TLS on the channel: the cluster's CA as the only root, its client certificate offered.</summary>
+    public static void ConfigureTls(GrpcChannelOptions options, EtcdClusterTls tls)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(tls);
+        var ca = X509CertificateLoader.LoadCertificateFromFile(tls.CaFile);
+        var client = X509Certificate2.CreateFromPemFile(tls.CertFile, tls.KeyFile);
+        var handler = new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                ClientCertificates = [client],
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                {
+                    if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0)
+                    {
+                        return false;
+                    }
+                    using var chain = new X509Chain();
+                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                    chain.ChainPolicy.CustomTrustStore.Add(ca);
+                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                    using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                    return chain.Build(leaf);
+                },
+            },
+        };
+        var unused = options.HttpHandler;
+        options.HttpHandler = handler;
+        options.DisposeHttpClient = true;
+        options.Credentials = ChannelCredentials.SecureSsl;
+        unused?.Dispose();
     }
 
     /// <summary>
