@@ -70,6 +70,27 @@ public sealed class FencingApiTests
         Assert.Equal(2, (await t.Cloud.Store.GetHostAsync("compute-77", CancellationToken.None))!.Value.FenceGeneration);
     }
 
+    [Fact]
+    public async Task APowerOnIsRecordedOnTheFencingAndChangesNothingElse()
+    {
+        await using var t = await TestCloud.StartAsync(daemons: 1);
+        var client = new Fencing.FencingClient(t.Channel);
+        t.Sim.PowerOff("compute-01");
+        await client.ReportFencedAsync(new ReportFencedRequest { Host = "compute-01" });
+
+        var on = await client.ReportPoweredOnAsync(new ReportPoweredOnRequest { Host = "compute-01", Reporter = "pcmk-1" });
+        var never = await client.ReportPoweredOnAsync(new ReportPoweredOnRequest { Host = "compute-03" });
+        await t.WaitForFencingEndAsync("compute-01");
+
+        Assert.Contains("power-on of compute-01 recorded", on.Message, StringComparison.Ordinal);
+        Assert.Contains("never fenced", never.Message, StringComparison.Ordinal);
+        var host = (await t.Cloud.Store.GetHostAsync("compute-01", CancellationToken.None))!.Value;
+        Assert.NotNull(host.PoweredOnAt);
+        Assert.Contains(host.History, h => h.Reason.Contains("powered on again (reported by pcmk-1)", StringComparison.Ordinal));
+        Assert.Equal(Core.Records.HostState.Done, host.State); // the evacuation went on regardless
+        Assert.Null(await t.Cloud.Store.GetHostAsync("compute-03", CancellationToken.None));
+    }
+
     [Theory]
     [InlineData("", "host is required")]
     [InlineData("bad host", "is not a valid compute host name")]

@@ -116,11 +116,9 @@ public sealed class OperatorApiTests
     public async Task CallsALaterVersionFillsAnswerUNIMPLEMENTEDNamingWhatIsMissing()
     {
         await using var t = await TestCloud.StartAsync(daemons: 1);
-        var fencing = new Fencing.FencingClient(t.Channel);
         var agent = new Contracts.V1.Agent.AgentClient(t.Channel);
         var calls = new (string Name, Func<Task> Call)[]
         {
-            ("ReportPoweredOn", () => fencing.ReportPoweredOnAsync(new ReportPoweredOnRequest { Host = "compute-01" }).ResponseAsync),
             ("CheckIn", () => agent.CheckInAsync(new CheckInRequest { Host = "compute-01" }).ResponseAsync),
             ("ReportSelfChecks", () => agent.ReportSelfChecksAsync(new ReportSelfChecksRequest { Host = "compute-01" }).ResponseAsync),
             ("ReportGuard", () => agent.ReportGuardAsync(new ReportGuardRequest { Host = "compute-01" }).ResponseAsync),

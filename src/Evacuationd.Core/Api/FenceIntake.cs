@@ -50,4 +50,35 @@ public sealed class FenceIntake(IEvacuationStore store, TimeProvider time, strin
         }
         throw new StoreUnavailableException($"the host record of {report.Host} kept changing during {MaxRounds} attempts to record the fence; try again");
     }
+
+    /// <summary>
+    /// Records that a host was powered on again (the "on" half of a Pacemaker reboot, or a
+    /// host coming back). Informational: a power-on does not end an evacuation nor return the
+    /// host to service (S7 needs its agent). Null when the host was never fenced. The host
+    /// record is owned only while a daemon plans or closes it, so the write is retried briefly.
+    /// </summary>
+    public async Task<HostRecord?> ReportPoweredOnAsync(string host, DateTimeOffset? at, string by, CancellationToken ct)
+    {
+        if (!RecordIds.IsValidHostName(host))
+        {
+            throw new RequestValidationException([string.IsNullOrEmpty(host) ? "host is required" : $"host '{host}' is not a valid compute host name"]);
+        }
+        for (var round = 1; round <= 20; round++)
+        {
+            var current = await store.GetHostAsync(host, ct).ConfigureAwait(false);
+            if (current is null)
+            {
+                return null;
+            }
+            var now = time.GetUtcNow();
+            var next = (current.Value with { PoweredOnAt = at ?? now })
+                .Note($"powered on again (reported by {by}); the host stays out of service until its agent confirms it is clean", now, daemonId);
+            if ((await store.PutHostIfAsync(next, current.Revision, ct).ConfigureAwait(false)).Ok)
+            {
+                return next;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(50 * round), time, ct).ConfigureAwait(false);
+        }
+        throw new StoreUnavailableException($"the host record of {host} stayed busy; report the power-on again");
+    }
 }

@@ -18,8 +18,18 @@ internal sealed class FencingService(FenceIntake intake) : V1.Fencing.FencingBas
         return FenceRequests.Response(decision);
     }
 
-    public override Task<V1.ReportPoweredOnResponse> ReportPoweredOn(V1.ReportPoweredOnRequest request, ServerCallContext context) =>
-        throw Unimplemented.Because("ReportPoweredOn is not implemented in this build: recording power-on events arrives with the Pacemaker fence-agent integration");
+    public override async Task<V1.ReportPoweredOnResponse> ReportPoweredOn(V1.ReportPoweredOnRequest request, ServerCallContext context)
+    {
+        var by = string.IsNullOrWhiteSpace(request.Reporter) ? OperatorService.Caller(context) : request.Reporter;
+        var host = await intake.ReportPoweredOnAsync(request.Host, request.PoweredOnAt?.ToDateTimeOffset(), by, context.CancellationToken).ConfigureAwait(false);
+        return host is null
+            ? new V1.ReportPoweredOnResponse { Message = $"{request.Host} was never fenced: nothing to record" }
+            : new V1.ReportPoweredOnResponse
+            {
+                Host = ProtoMapper.Host(new HostView(host, 0, null, host.Counts)),
+                Message = $"power-on of {request.Host} recorded; fencing {host.EvacuationId} is {host.State.Name()}",
+            };
+    }
 }
 
 /// <summary>Shared by Fencing.ReportFenced and Operator.FenceHost.</summary>
