@@ -95,6 +95,39 @@ public sealed class ConfigurationTests
         }
     }
 
+    [Fact]
+    public void TheSampleConfigurationValidatesOnceItsFilesExist()
+    {
+        var repo = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
+        var sample = Path.Combine(repo, "deploy", "evacuationd.sample.json");
+        using var pki = new Security.TestPki("sample CA");
+        var dir = Directory.CreateTempSubdirectory("evacuationd-sample-").FullName;
+        try
+        {
+            var (serverCert, serverKey, ca) = (pki.ServerCertFile, pki.ServerKeyFile, pki.CaFile);
+            var args = new[]
+            {
+                "--config", sample,
+                // The sample's paths, pointed at this test's files; etcd in plain http (its TLS is checked elsewhere).
+                "--Etcd:Endpoints=http://10.0.0.5:2379", "--Etcd:CaFile=", "--Etcd:CertFile=", "--Etcd:KeyFile=",
+                $"--Grpc:CertFile={serverCert}", $"--Grpc:KeyFile={serverKey}", $"--Grpc:ClientCaFile={ca}",
+                "--Nova:Cloud=", "--Nova:AuthUrl=http://keystone.example:5000/v3", "--Nova:Username=u", "--Nova:Password=p", "--Nova:ProjectName=admin",
+            };
+
+            var settings = ServeCommand.Validate(ConfigurationLoader.Load(args));
+
+            Assert.Equal("/evacuationd", settings.Etcd.Prefix);
+            Assert.Equal(3, settings.Engine.Policy.MaxHostsInWindow);
+            Assert.Equal(TimeSpan.FromDays(7), settings.Engine.Retention);
+            Assert.True(settings.Metrics.Enabled);
+            settings.Grpc.Dispose();
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("http://127.0.0.1:50077", true)]
     [InlineData("http://localhost:50077", true)]
