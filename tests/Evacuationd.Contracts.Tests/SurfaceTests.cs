@@ -11,7 +11,7 @@ namespace Evacuationd.Contracts.Tests;
 public sealed class SurfaceTests
 {
     [Theory]
-    [InlineData("evacuationd.v1.Fencing", new[] { "ReportFenced", "ReportPoweredOn" })]
+    [InlineData("evacuationd.v1.Fencing", new[] { "ReportFenced", "ReportPoweredOn", "Check" })]
     [InlineData("evacuationd.v1.Operator", new[]
     {
         "FenceHost", "ListRecords", "GetRecord", "WatchRecords", "RetryRecord", "CancelRecord", "Hold", "Resume",

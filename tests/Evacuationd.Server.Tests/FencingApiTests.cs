@@ -91,6 +91,25 @@ public sealed class FencingApiTests
         Assert.Null(await t.Cloud.Store.GetHostAsync("compute-03", CancellationToken.None));
     }
 
+    [Fact]
+    public async Task CheckSaysWhoTheCallerIsWhetherFencesCanBeRecordedAndWhichHostsNovaHas()
+    {
+        await using var t = await TestCloud.StartAsync(daemons: 1);
+        var client = new Fencing.FencingClient(t.Channel);
+
+        var bare = await client.CheckAsync(new CheckRequest());
+        var withHosts = await client.CheckAsync(new CheckRequest { IncludeHosts = true });
+
+        Assert.Equal("operator", bare.Role); // the plaintext loopback (development) caller
+        Assert.Contains("development caller", bare.Caller, StringComparison.Ordinal);
+        Assert.False(string.IsNullOrEmpty(bare.DaemonId));
+        Assert.True(bare.Ready);
+        Assert.Empty(bare.Hosts);
+        Assert.True(withHosts.HostsKnown);
+        Assert.Equal(t.Sim.GetHosts().Select(h => h.Name).Order(StringComparer.Ordinal), withHosts.Hosts);
+        Assert.Null(await t.Cloud.Store.GetHostAsync("compute-01", CancellationToken.None)); // changed nothing
+    }
+
     [Theory]
     [InlineData("", "host is required")]
     [InlineData("bad host", "is not a valid compute host name")]

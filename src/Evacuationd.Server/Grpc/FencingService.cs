@@ -1,13 +1,14 @@
 using Evacuationd.Core.Api;
 using Evacuationd.Core.Planning;
 using Evacuationd.Core.Records;
+using Evacuationd.Server.Security;
 using global::Grpc.Core;
 using V1 = Evacuationd.Contracts.V1;
 
 namespace Evacuationd.Server.Grpc;
 
 /// <summary>evacuationd.v1.Fencing: a thin adapter over <see cref="FenceIntake"/>.</summary>
-internal sealed class FencingService(FenceIntake intake) : V1.Fencing.FencingBase
+internal sealed class FencingService(FenceIntake intake, ComputeInventory inventory, GrpcBackend backend) : V1.Fencing.FencingBase
 {
     public override async Task<V1.ReportFencedResponse> ReportFenced(V1.ReportFencedRequest request, ServerCallContext context)
     {
@@ -29,6 +30,27 @@ internal sealed class FencingService(FenceIntake intake) : V1.Fencing.FencingBas
                 Host = ProtoMapper.Host(new HostView(host, 0, null, host.Counts)),
                 Message = $"power-on of {request.Host} recorded; fencing {host.EvacuationId} is {host.State.Name()}",
             };
+    }
+
+    public override async Task<V1.CheckResponse> Check(V1.CheckRequest request, ServerCallContext context)
+    {
+        var caller = context.UserState.TryGetValue(CallerIdentity.UserStateKey, out var who) && who is CallerIdentity id
+            ? id
+            : CallerIdentity.Development;
+        var response = new V1.CheckResponse
+        {
+            DaemonId = backend.DaemonId,
+            Caller = caller.Subject,
+            Role = caller.Role?.Name() ?? "",
+            Ready = backend.EngineUp(),
+        };
+        if (request.IncludeHosts
+            && await inventory.HostsAsync(TimeSpan.FromSeconds(2), context.CancellationToken).ConfigureAwait(false) is { } hosts)
+        {
+            response.HostsKnown = true;
+            response.Hosts.AddRange(hosts);
+        }
+        return response;
     }
 }
 

@@ -82,6 +82,7 @@ internal static partial class GrpcHost
                 ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy("a daemon of this process holds its lease")
                 : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("no daemon of this process holds a lease"));
         builder.Services.AddGrpcReflection();
+        builder.Services.AddSingleton(backend);
         builder.Services.AddSingleton(backend.Store);
         builder.Services.AddSingleton(backend.Compute);
         builder.Services.AddSingleton(backend.Time);

@@ -34,6 +34,7 @@ internal static class AuthorizationTable
     public static readonly IReadOnlyDictionary<string, MethodRule> Rules = Build(
         (V1.Fencing.Descriptor, "ReportFenced", Fencing, true),
         (V1.Fencing.Descriptor, "ReportPoweredOn", Fencing, true),
+        (V1.Fencing.Descriptor, "Check", Fencing, false),
 
         (V1.Operator.Descriptor, "ListRecords", Read, false),
         (V1.Operator.Descriptor, "GetRecord", Read, false),

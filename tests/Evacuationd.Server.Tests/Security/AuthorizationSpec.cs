@@ -10,6 +10,7 @@ internal static class AuthorizationSpec
     {
         ["/evacuationd.v1.Fencing/ReportFenced"] = ["fencer", "operator"],
         ["/evacuationd.v1.Fencing/ReportPoweredOn"] = ["fencer", "operator"],
+        ["/evacuationd.v1.Fencing/Check"] = ["fencer", "operator"],
 
         ["/evacuationd.v1.Operator/ListRecords"] = ["viewer", "operator"],
         ["/evacuationd.v1.Operator/GetRecord"] = ["viewer", "operator"],
