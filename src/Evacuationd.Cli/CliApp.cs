@@ -18,6 +18,13 @@ public static class CliApp
         ArgumentNullException.ThrowIfNull(stderr);
         ArgumentNullException.ThrowIfNull(environment);
 
+        // The fence agent speaks the fence-agents protocol (-o ACTION, -n HOST, stdin), not evacctl's.
+        if (args.Length > 0 && args[0] == FenceAgent.FenceAgentProgram.Command)
+        {
+            ArgumentNullException.ThrowIfNull(stdout);
+            return await FenceAgent.FenceAgentProgram.RunAsync(args[1..], stdout, stderr, environment, cancellationToken).ConfigureAwait(false);
+        }
+
         var root = BuildRootCommand(stdout, stderr, environment);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -65,6 +72,8 @@ public static class CliApp
             ActionCommands.BuildResume(services),
             HostCommands.BuildConfirm(services),
             HostCommands.BuildReleaseHost(services),
+            new Command(FenceAgent.FenceAgentProgram.Command,
+                "Pacemaker fence agent (installed as fence_evacuationd): fence-agents parameters as flags or key=value lines on stdin; 'evacctl fence-agent --help'"),
         ];
         foreach (var command in commands)
         {

@@ -27,6 +27,15 @@ public sealed class CliEnvironment
     /// </summary>
     public int? TerminalWidth { get; init; }
 
+    /// <summary>
+    /// Standard input, when it carries data (redirected, as the fencer does for the fence
+    /// agent); null when it is a terminal, so that nothing waits for typing.
+    /// </summary>
+    public Func<TextReader>? Stdin { get; init; }
+
+    /// <summary>This machine's name (the fence agent reports it as the fencer's node).</summary>
+    public string HostName { get; init; } = Environment.MachineName;
+
     /// <summary>Colours only on a terminal, and never with NO_COLOR set or TERM=dumb.</summary>
     public bool UseColor =>
         StdoutIsTerminal
@@ -62,6 +71,7 @@ public sealed class CliEnvironment
             Variables = variables,
             Clock = TimeProvider.System,
             HandleProcessTermination = true,
+            Stdin = Console.IsInputRedirected ? () => Console.In : null,
         };
     }
 }

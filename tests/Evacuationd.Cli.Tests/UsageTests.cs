@@ -6,7 +6,7 @@ namespace Evacuationd.Cli.Tests;
 public class UsageTests
 {
     [Theory]
-    [InlineData("fence-agent")]
+    [InlineData("fence-agnet")]
     [InlineData("frobnicate")]
     public async Task AnUnknownCommandExits2(string command)
     {
@@ -64,12 +64,10 @@ public class UsageTests
         var result = await CliRun.RunAsync("--help");
 
         Assert.Equal(ExitCodes.Success, result.ExitCode);
-        foreach (var command in new[] { "fence", "hosts", "list", "show", "watch", "daemons", "retry", "cancel", "hold", "resume", "confirm", "release-host" })
+        foreach (var command in new[] { "fence", "hosts", "list", "show", "watch", "daemons", "retry", "cancel", "hold", "resume", "confirm", "release-host", "fence-agent" })
         {
             Assert.Contains($"  {command} ", result.Stdout, StringComparison.Ordinal);
         }
-
-        Assert.DoesNotContain("fence-agent", result.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]

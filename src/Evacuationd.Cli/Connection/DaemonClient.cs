@@ -1,5 +1,6 @@
 using Evacuationd.Contracts.V1;
 using Grpc.Core;
+using Grpc.Net.Client;
 
 namespace Evacuationd.Cli.Connection;
 
@@ -25,9 +26,20 @@ internal sealed class DaemonClient(IReadOnlyList<Uri> servers, ChannelFactory ch
     /// <summary>Makes the next server the first one to try (after a broken stream).</summary>
     public void MoveToNextServer() => current = (current + 1) % servers.Count;
 
-    public async Task<T> CallAsync<T>(
+    public Task<T> CallAsync<T>(
         string what,
         Func<Operator.OperatorClient, CallOptions, AsyncUnaryCall<T>> call,
+        CancellationToken cancellationToken) =>
+        CallAsync(what, (channel, options) => call(new Operator.OperatorClient(channel), options), timeout, cancellationToken);
+
+    /// <summary>
+    /// One unary call of any service (the fence agent's Fencing calls), each server given at
+    /// most <paramref name="callTimeout"/>.
+    /// </summary>
+    public async Task<T> CallAsync<T>(
+        string what,
+        Func<GrpcChannel, CallOptions, AsyncUnaryCall<T>> call,
+        TimeSpan callTimeout,
         CancellationToken cancellationToken)
     {
         var failures = new Failures(what);
@@ -35,12 +47,10 @@ internal sealed class DaemonClient(IReadOnlyList<Uri> servers, ChannelFactory ch
         {
             var index = (current + i) % servers.Count;
             var server = servers[index];
-            var client = new Operator.OperatorClient(channels.For(server));
             try
             {
-                // gRPC deadlines are absolute times on the system clock.
-                var options = new CallOptions(deadline: TimeProvider.System.GetUtcNow().UtcDateTime + timeout, cancellationToken: cancellationToken); // gRPC deadlines are real time
-                var response = await call(client, options).ResponseAsync.ConfigureAwait(false);
+                var options = new CallOptions(deadline: TimeProvider.System.GetUtcNow().UtcDateTime + callTimeout, cancellationToken: cancellationToken); // gRPC deadlines are real time
+                var response = await call(channels.For(server), options).ResponseAsync.ConfigureAwait(false);
                 current = index;
                 return response;
             }

@@ -4,6 +4,13 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Evacuationd.Cli.Connection;
 
+/// <summary>The names of the three TLS options in messages (evacctl's flags, or the fence agent's parameters).</summary>
+internal sealed record TlsOptionNames(string Ca, string Cert, string Key)
+{
+    /// <summary>evacctl's flags.</summary>
+    public static TlsOptionNames CommandLine { get; } = new("--ca", "--cert", "--key");
+}
+
 /// <summary>
 /// Client side of TLS: the CA bundle to trust (the server chain is validated against it
 /// only, the host name as usual) and the client certificate for mutual TLS.
@@ -27,26 +34,27 @@ internal sealed class TlsSettings : IDisposable
     /// Loads the PEM files. Throws <see cref="UsageException"/> for inconsistent options or
     /// files that cannot be read, and when TLS files are given for a plain http:// server.
     /// </summary>
-    public static TlsSettings Load(string? caFile, string? certFile, string? keyFile, IReadOnlyList<Uri> servers)
+    public static TlsSettings Load(string? caFile, string? certFile, string? keyFile, IReadOnlyList<Uri> servers, TlsOptionNames? optionNames = null)
     {
+        var n = optionNames ?? TlsOptionNames.CommandLine;
         if ((certFile is null) != (keyFile is null))
         {
-            throw new UsageException("--cert and --key must be given together (the client certificate and its private key, PEM)");
+            throw new UsageException($"{n.Cert} and {n.Key} must be given together (the client certificate and its private key, PEM)");
         }
 
         var plain = servers.FirstOrDefault(s => s.Scheme == Uri.UriSchemeHttp);
         if ((caFile is not null || certFile is not null) && plain is not null)
         {
-            throw new UsageException($"--ca/--cert/--key are for https:// servers, but {plain.OriginalString} is plain http://");
+            throw new UsageException($"{n.Ca}/{n.Cert}/{n.Key} are for https:// servers, but {plain.OriginalString} is plain http://");
         }
 
         var trusted = new X509Certificate2Collection();
         if (caFile is not null)
         {
-            Read("--ca", caFile, () => trusted.ImportFromPemFile(caFile));
+            Read(n.Ca, caFile, () => trusted.ImportFromPemFile(caFile));
             if (trusted.Count == 0)
             {
-                throw new UsageException($"--ca: {caFile} holds no PEM certificate");
+                throw new UsageException($"{n.Ca}: {caFile} holds no PEM certificate");
             }
         }
 
@@ -54,9 +62,9 @@ internal sealed class TlsSettings : IDisposable
         var chain = new X509Certificate2Collection();
         if (certFile is not null && keyFile is not null)
         {
-            client = Read("--cert/--key", certFile, () => LoadClientCertificate(certFile, keyFile));
+            client = Read($"{n.Cert}/{n.Key}", certFile, () => LoadClientCertificate(certFile, keyFile));
             // Intermediates that follow the leaf in the certificate file are sent along.
-            Read("--cert", certFile, () => chain.ImportFromPemFile(certFile));
+            Read(n.Cert, certFile, () => chain.ImportFromPemFile(certFile));
             foreach (var extra in chain.Where(c => c.Thumbprint == client.Thumbprint).ToList())
             {
                 chain.Remove(extra);

@@ -70,3 +70,25 @@ internal static class CliRun
     public static Task<CliResult> AgainstAsync(TestDaemon daemon, CliEnvironment environment, params string[] args) =>
         RunAsync(environment, ["--server", daemon.Address, .. args]);
 }
+
+/// <summary>Runs <c>evacctl fence-agent</c> the way the fencer does: key=value lines on stdin.</summary>
+internal static class AgentRun
+{
+    public static CliEnvironment Environment(string stdin, TimeProvider? clock = null) => new()
+    {
+        Variables = new Dictionary<string, string>(),
+        Clock = clock ?? TimeProvider.System,
+        Stdin = () => new StringReader(stdin),
+        HostName = "node1",
+    };
+
+    /// <summary>The agent with <paramref name="lines"/> on stdin (joined with newlines).</summary>
+    public static Task<CliResult> StdinAsync(params string[] lines) => StdinAsync(TimeProvider.System, lines);
+
+    public static Task<CliResult> StdinAsync(TimeProvider clock, params string[] lines) =>
+        CliRun.RunAsync(Environment(string.Join('\n', lines) + "\n", clock), "fence-agent");
+
+    /// <summary>The agent with flags on the command line (stdin ignored).</summary>
+    public static Task<CliResult> FlagsAsync(params string[] flags) =>
+        CliRun.RunAsync(Environment("action=off\n"), ["fence-agent", .. flags]);
+}

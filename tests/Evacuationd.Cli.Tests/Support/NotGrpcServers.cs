@@ -97,6 +97,19 @@ internal sealed class NotGrpcServer : IAsyncDisposable
             _ = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
             await stream.WriteAsync("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
             await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+            // Close only after the client has: closing first could reset the connection before the
+            // client reads the answer, and the client would then report a reset, not HTTP/1.1 text.
+            try
+            {
+                while (await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
+                {
+                }
+            }
+            catch (IOException)
+            {
+                // The client reset the connection: it is done with it either way.
+            }
         }
     }
 }
