@@ -3,17 +3,24 @@
 # "N passed, N failed". Installs what a tier needs when it is missing (this tier list
 # grows: etcd, Pacemaker and Nova tiers install their Debian packages here).
 #
-# usage: scripts/test.sh [--no-demo]
+# usage: scripts/test.sh [--no-demo] [--no-pacemaker] [--no-model]
 #   CI=true   a tier whose server cannot start fails (never skips)
+# Tiers: build; dotnet tests (unit, contract, in-process, real etcd); the README's demo;
+# Pacemaker end to end (pacemaker/test/e2e.sh: a real cluster in network namespaces, as root);
+# the protocol model (model/check.sh: SPIN).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 run_demo=1
+run_pacemaker=1
+run_model=1
 for a in "$@"; do
   case "$a" in
     --no-demo) run_demo=0 ;;
-    *) echo "usage: scripts/test.sh [--no-demo]" >&2; exit 2 ;;
+    --no-pacemaker) run_pacemaker=0 ;;
+    --no-model) run_model=0 ;;
+    *) echo "usage: scripts/test.sh [--no-demo] [--no-pacemaker] [--no-model]" >&2; exit 2 ;;
   esac
 done
 
@@ -32,6 +39,38 @@ need() { # need COMMAND DEBIAN-PACKAGE: install the package if the command is mi
   if [ "$(id -u)" -ne 0 ]; then echo "need root to install $2" >&2; return 1; fi
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+
+# script_tier NAME PREFIX CMD...: runs a tier that ends with "PREFIX: N passed, N failed" and
+# adds its counts; a tier that ends without that line counts as one failure.
+script_tier() {
+  local name=$1 prefix=$2 line p f
+  shift 2
+  set +e
+  "$@" 2>&1 | tee "$results/$name.out"
+  set -e
+  line=$(grep -E "^$prefix: [0-9]+ passed, [0-9]+ failed$" "$results/$name.out" | tail -n 1)
+  if [ -z "$line" ]; then
+    echo "$name: the tier ended without its summary line (output in $results/$name.out)" >&2
+    failed=$((failed + 1)); status=1
+    return
+  fi
+  p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<< "$line")
+  f=$(sed -E 's/.* ([0-9]+) failed$/\1/' <<< "$line")
+  passed=$((passed + p))
+  failed=$((failed + f))
+  [ "$f" -eq 0 ] || status=1
+}
+
+# skip_or_fail NAME REASON: outside CI a tier that cannot run here is skipped with a message;
+# under CI=true it counts as a failure.
+skip_or_fail() {
+  if [ "${CI:-}" = true ]; then
+    echo "$1: cannot run: $2" >&2
+    failed=$((failed + 1)); status=1
+  else
+    echo "$1: skipped: $2 (under CI=true this fails)" >&2
+  fi
 }
 
 command -v dotnet >/dev/null 2>&1 || { echo "dotnet (the .NET 10 SDK) is required" >&2; exit 1; }
@@ -74,6 +113,23 @@ if [ "$run_demo" -eq 1 ]; then
   else
     failed=$((failed + 1)); status=1
     echo "demo failed:"; tail -n 40 "$results/demo.out"; tail -n 20 "$results/demo.err"
+  fi
+fi
+
+if [ "$run_pacemaker" -eq 1 ]; then
+  step "tier pacemaker: fence_evacuationd in a real Pacemaker cluster"
+  if [ "$(id -u)" -ne 0 ]; then
+    skip_or_fail pacemaker "needs root (network namespaces, Pacemaker)"
+  elif need corosync corosync && need pacemakerd pacemaker && need crm_mon pacemaker-cli-utils \
+      && need curl curl && need etcd etcd-server; then
+    if pacemaker/install.sh > "$results/pacemaker-install.out" 2>&1; then
+      script_tier pacemaker pacemaker pacemaker/test/e2e.sh
+    else
+      tail -n 20 "$results/pacemaker-install.out"
+      skip_or_fail pacemaker "pacemaker/install.sh failed"
+    fi
+  else
+    skip_or_fail pacemaker "could not install corosync/pacemaker"
   fi
 fi
 
