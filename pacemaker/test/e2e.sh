@@ -275,6 +275,12 @@ scenario_fence() {
     until_ok 30 host_noted compute-01 "powered on again (reported by pacemaker fencer on node1)"
   check "fence: one fencing generation recorded for compute-01" \
     test "$(host_field compute-01 'h["fenceGeneration"]')" = 1
+  # compute-01 has no instance left: the fencing generation is what shows a second evacuation
+  settle
+  check "fence: fencing compute-1 again (stonith_admin --fence: off+on of both devices) succeeds" \
+    on_node node1 stonith_admin --fence compute-1 --timeout 60
+  check "fence: ... is a duplicate to the daemon: still fencing generation 1" \
+    test "$(host_field compute-01 'h["fenceGeneration"]')" = 1
 }
 
 scenario_failover() {
