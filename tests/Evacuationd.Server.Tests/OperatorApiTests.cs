@@ -113,28 +113,6 @@ public sealed class OperatorApiTests
     }
 
     [Fact]
-    public async Task CallsALaterVersionFillsAnswerUNIMPLEMENTEDNamingWhatIsMissing()
-    {
-        await using var t = await TestCloud.StartAsync(daemons: 1);
-        var agent = new Contracts.V1.Agent.AgentClient(t.Channel);
-        var calls = new (string Name, Func<Task> Call)[]
-        {
-            ("CheckIn", () => agent.CheckInAsync(new CheckInRequest { Host = "compute-01" }).ResponseAsync),
-            ("ReportSelfChecks", () => agent.ReportSelfChecksAsync(new ReportSelfChecksRequest { Host = "compute-01" }).ResponseAsync),
-            ("ReportGuard", () => agent.ReportGuardAsync(new ReportGuardRequest { Host = "compute-01" }).ResponseAsync),
-            ("GetStartGate", () => agent.GetStartGateAsync(new StartGateRequest { Host = "compute-01" }).ResponseAsync),
-            ("RequestRelease", () => agent.RequestReleaseAsync(new RequestReleaseRequest { Host = "compute-01" }).ResponseAsync),
-        };
-        foreach (var (name, call) in calls)
-        {
-            var ex = await Assert.ThrowsAsync<RpcException>(call);
-            Assert.Equal(StatusCode.Unimplemented, ex.StatusCode);
-            Assert.Contains(name, ex.Status.Detail, StringComparison.Ordinal);
-            Assert.Contains("not implemented in this build", ex.Status.Detail, StringComparison.Ordinal);
-        }
-    }
-
-    [Fact]
     public async Task HealthAnswersServingAndReflectionListsTheServices()
     {
         await using var t = await TestCloud.StartAsync(daemons: 1);

@@ -24,6 +24,12 @@ public sealed class PolicyOptions
     /// <summary>Lock each server (with a reason) while it is evacuated, so users cannot race its recovery. Default false.</summary>
     public bool LockServers { get; set; }
 
+    /// <summary>
+    /// A compute node whose agent reports failed self-checks this many times in a row gets its
+    /// nova-compute service disabled (never forced down, never evacuated: S1); 0 = never. Default 3.
+    /// </summary>
+    public int DisableAfterFailedSelfChecks { get; set; } = 3;
+
     public IEnumerable<string> Validate(string section)
     {
         if (MaxHostsInWindow < 1)
@@ -41,6 +47,10 @@ public sealed class PolicyOptions
         if (MaxInFlightEvacuations < 0 || MaxConcurrentNovaCalls < 0)
         {
             yield return $"{section}:MaxInFlightEvacuations and {section}:MaxConcurrentNovaCalls must not be negative (0 = no limit).";
+        }
+        if (DisableAfterFailedSelfChecks < 0)
+        {
+            yield return $"{section}:DisableAfterFailedSelfChecks must not be negative (0 = never; got {DisableAfterFailedSelfChecks}).";
         }
     }
 }

@@ -77,9 +77,3 @@ internal static class FenceRequests
         Host = ProtoMapper.Host(new HostView(d.Host, 0, null, RecordCounts.Empty)),
     };
 }
-
-/// <summary>UNIMPLEMENTED answers that say what is missing (never a fake success).</summary>
-internal static class Unimplemented
-{
-    public static RpcException Because(string message) => new(new Status(StatusCode.Unimplemented, message));
-}

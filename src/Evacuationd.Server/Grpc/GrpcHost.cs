@@ -91,6 +91,8 @@ internal static partial class GrpcHost
         builder.Services.AddSingleton(inventory);
         builder.Services.AddSingleton(new FenceIntake(backend.Store, backend.Time, backend.DaemonId, backend.Engine.Policy, () => inventory.Count));
         builder.Services.AddSingleton(new EvacuationQueries(backend.Store));
+        builder.Services.AddSingleton(new AgentDesk(backend.Store, backend.Time, backend.Compute));
+        builder.Services.AddSingleton(new SelfCheckBook(backend.Compute, backend.Time, backend.Engine.Policy.DisableAfterFailedSelfChecks));
 
         var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Evacuationd.Server.Security");
