@@ -28,8 +28,12 @@ public sealed class AgentDesk(IEvacuationStore store, TimeProvider time, IComput
 {
     private const int MaxRounds = 8;
 
-    /// <summary>How long a release waits for Nova to accept forced_down=false.</summary>
-    public TimeSpan ReleaseWait { get; init; } = TimeSpan.FromSeconds(20);
+    /// <summary>
+    /// How long a release waits for Nova to accept forced_down=false. Short (default 5 s, never
+    /// above Engine:ReleaseWait): the agent asks again every round, so a refusal is better
+    /// answered soon than waited out.
+    /// </summary>
+    public TimeSpan ReleaseWait { get; init; } = TimeSpan.FromSeconds(5);
 
     public async Task<AgentCheckIn> CheckInAsync(string host, CancellationToken ct)
     {
@@ -132,9 +136,6 @@ public sealed class AgentDesk(IEvacuationStore store, TimeProvider time, IComput
 
     private static void Validate(string host)
     {
-        if (!RecordIds.IsValidHostName(host))
-        {
-            throw new RequestValidationException([string.IsNullOrEmpty(host) ? "host is required" : $"host '{host}' is not a valid compute host name"]);
-        }
+        RequestValidationException.RequireHostName(host);
     }
 }

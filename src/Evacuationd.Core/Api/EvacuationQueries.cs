@@ -43,7 +43,7 @@ public sealed class EvacuationQueries(IEvacuationStore store)
                         .ThenByDescending(v => v.Value.FenceGeneration)
                         .FirstOrDefault();
         return match is null
-            ? throw new NotFoundException($"no record with id or instance uuid '{idOrUuid}'")
+            ? throw new NotFoundException($"no record with id or instance uuid '{RequestValidationException.Shown(idOrUuid)}'")
             : View(match, snap);
     }
 
@@ -57,7 +57,7 @@ public sealed class EvacuationQueries(IEvacuationStore store)
     {
         var snap = await store.ReadSnapshotAsync(ct).ConfigureAwait(false);
         var h = snap.Hosts.FirstOrDefault(v => v.Value.Name == host);
-        return h is null ? throw new NotFoundException($"host '{host}' has never been fenced") : HostViewOf(h, snap);
+        return h is null ? throw new NotFoundException($"host '{RequestValidationException.Shown(host)}' has never been fenced") : HostViewOf(h, snap);
     }
 
     public async Task<IReadOnlyList<DaemonView>> ListDaemonsAsync(CancellationToken ct)

@@ -59,10 +59,7 @@ public sealed class FenceIntake(IEvacuationStore store, TimeProvider time, strin
     /// </summary>
     public async Task<HostRecord?> ReportPoweredOnAsync(string host, DateTimeOffset? at, string by, CancellationToken ct)
     {
-        if (!RecordIds.IsValidHostName(host))
-        {
-            throw new RequestValidationException([string.IsNullOrEmpty(host) ? "host is required" : $"host '{host}' is not a valid compute host name"]);
-        }
+        RequestValidationException.RequireHostName(host);
         for (var round = 1; round <= 20; round++)
         {
             var current = await store.GetHostAsync(host, ct).ConfigureAwait(false);

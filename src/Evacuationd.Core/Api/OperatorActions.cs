@@ -41,7 +41,7 @@ public sealed class OperatorActions(IEvacuationStore store, TimeProvider time, I
     /// <summary>Releases one host held by the blast-radius guard or a global hold.</summary>
     public async Task<HostRecord> ConfirmAsync(string host, string by, CancellationToken ct)
     {
-        var current = await store.GetHostAsync(host, ct).ConfigureAwait(false) ?? throw new NotFoundException($"host '{host}' has never been fenced");
+        var current = await store.GetHostAsync(host, ct).ConfigureAwait(false) ?? throw new NotFoundException($"host '{RequestValidationException.Shown(host)}' has never been fenced");
         if (current.Value.State != HostState.Held)
         {
             throw new PreconditionException($"host {host} is not held (its fencing {current.Value.EvacuationId} is {current.Value.State.Name()})");
@@ -70,7 +70,7 @@ public sealed class OperatorActions(IEvacuationStore store, TimeProvider time, I
     /// </summary>
     public async Task<HostRecord> ReleaseHostAsync(string host, string by, CancellationToken ct)
     {
-        var current = await store.GetHostAsync(host, ct).ConfigureAwait(false) ?? throw new NotFoundException($"host '{host}' has never been fenced");
+        var current = await store.GetHostAsync(host, ct).ConfigureAwait(false) ?? throw new NotFoundException($"host '{RequestValidationException.Shown(host)}' has never been fenced");
         var h = current.Value;
         if (h.State == HostState.Released)
         {

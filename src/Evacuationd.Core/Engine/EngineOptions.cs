@@ -57,6 +57,13 @@ public sealed class EngineOptions
     /// <summary>If Nova cannot be observed for this long, the record fails with the last error. Default 15 min.</summary>
     public TimeSpan NovaUnreachableLimit { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// How long a release (`evacctl release-host`) waits for Nova to accept forced_down=false:
+    /// Nova refuses until the host's restarted nova-compute cleaned up its `done` evacuation
+    /// migrations. The agent's own release requests wait at most 5 s (it asks again every round). Default 20 s.
+    /// </summary>
+    public TimeSpan ReleaseWait { get; set; } = TimeSpan.FromSeconds(20);
+
     public WorkflowOptions Workflow { get; set; } = new();
 
     public PlanningOptions Planning { get; set; } = new();
@@ -106,6 +113,10 @@ public sealed class EngineOptions
         if (Retention < TimeSpan.FromMinutes(1) || RetentionSweepInterval <= TimeSpan.Zero)
         {
             errors.Add($"{section}:Retention must be at least 1 min and RetentionSweepInterval positive (got {Retention} and {RetentionSweepInterval}).");
+        }
+        if (ReleaseWait < TimeSpan.Zero)
+        {
+            errors.Add($"{section}:ReleaseWait must not be negative (got {ReleaseWait}).");
         }
         if (ResyncInterval <= TimeSpan.Zero)
         {

@@ -36,11 +36,9 @@ public static class FencePolicy
     public static IReadOnlyList<string> Validate(FenceReport report)
     {
         var errors = new List<string>();
-        if (!RecordIds.IsValidHostName(report.Host))
+        if (RecordIds.HostNameProblem(report.Host) is { } problem)
         {
-            errors.Add(string.IsNullOrEmpty(report.Host)
-                ? "host is required"
-                : $"host '{Truncate(report.Host)}' is not a valid compute host name (letters, digits, '.', '-', '_'; at most 255 characters)");
+            errors.Add(problem);
         }
         if (report.Source == FenceSource.Operator && !report.ConfirmedPoweredOff)
         {
@@ -136,5 +134,4 @@ public static class FencePolicy
         return new(FenceOutcome.Created, host, message);
     }
 
-    private static string Truncate(string s) => s.Length <= 64 ? s : s[..64] + "...";
 }

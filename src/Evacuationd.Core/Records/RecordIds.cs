@@ -35,6 +35,16 @@ public static partial class RecordIds
     public static bool IsValidHostName(string? host) =>
         !string.IsNullOrEmpty(host) && host.Length <= 255 && HostNamePattern().IsMatch(host);
 
+    /// <summary>The problem with a host name given in a request, or null when it is valid.</summary>
+    public static string? HostNameProblem(string? host) =>
+        string.IsNullOrEmpty(host) ? "host is required"
+        : IsValidHostName(host) ? null
+        : $"host '{Shown(host)}' is not a valid compute host name (letters, digits, '.', '-', '_'; at most 255 characters)";
+
+    /// <summary>A value from a request as it may appear in an answer: long ones are cut (a gRPC status must stay small).</summary>
+    public static string Shown(string value) =>
+        value.Length <= 64 ? value : $"{value[..64]}... ({value.Length} characters)";
+
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*\z")]
     private static partial Regex HostNamePattern();
 }

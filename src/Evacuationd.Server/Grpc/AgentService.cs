@@ -38,10 +38,7 @@ internal sealed partial class AgentService(
 
     public override async Task<V1.ReportSelfChecksResponse> ReportSelfChecks(V1.ReportSelfChecksRequest request, ServerCallContext context)
     {
-        if (!Core.Records.RecordIds.IsValidHostName(request.Host))
-        {
-            throw new RequestValidationException([string.IsNullOrEmpty(request.Host) ? "host is required" : $"host '{request.Host}' is not a valid compute host name"]);
-        }
+        RequestValidationException.RequireHostName(request.Host);
         var bad = request.Results.Where(r => string.IsNullOrWhiteSpace(r.Name)).Count();
         if (bad > 0)
         {

@@ -9,19 +9,28 @@ namespace Evacuationd.Server.Grpc;
 /// <summary>
 /// Turns the core's exceptions into gRPC statuses with a message naming what is wrong, so
 /// services stay thin: bad input -> INVALID_ARGUMENT, unknown -> NOT_FOUND, store or Nova
-/// unreachable -> UNAVAILABLE. Anything else -> INTERNAL, logged with the call.
+/// unreachable -> UNAVAILABLE. Anything else -> INTERNAL, logged with the call. A status message
+/// is kept under <see cref="MaxDetail"/> characters: it travels in an HTTP/2 trailer, and one that
+/// echoes a huge request value would break the caller's connection instead of informing it.
 /// </summary>
 internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterceptor> log) : Interceptor
 {
+    /// <summary>Longest status message sent.</summary>
+    public const int MaxDetail = 1024;
+
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
         try
         {
             return await continuation(request, context).ConfigureAwait(false);
         }
+        catch (RpcException ex) when (ex.Status.Detail.Length > MaxDetail)
+        {
+            throw Short(ex.Status);
+        }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw Map(ex, context);
+            throw Short(Map(ex, context).Status);
         }
     }
 
@@ -35,11 +44,19 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
         {
             // The caller went away.
         }
+        catch (RpcException ex) when (ex.Status.Detail.Length > MaxDetail)
+        {
+            throw Short(ex.Status);
+        }
         catch (Exception ex) when (ex is not RpcException)
         {
-            throw Map(ex, context);
+            throw Short(Map(ex, context).Status);
         }
     }
+
+    private static RpcException Short(Status status) => new(status.Detail.Length <= MaxDetail
+        ? status
+        : new Status(status.StatusCode, $"{status.Detail[..(MaxDetail - 40)]}... ({status.Detail.Length} characters in all)"));
 
     private RpcException Map(Exception ex, ServerCallContext context)
     {

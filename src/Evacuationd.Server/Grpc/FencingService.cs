@@ -14,7 +14,7 @@ internal sealed class FencingService(FenceIntake intake, ComputeInventory invent
     {
         var source = request.Source == V1.FenceSource.Operator ? FenceSource.Operator : FenceSource.FenceAgent;
         var report = FenceRequests.Report(request.Host, source, request.Reporter, request.EventId, request.FenceGeneration,
-            request.FencedAt?.ToDateTimeOffset(), request.Reason, request.ConfirmPoweredOff, context);
+            FenceRequests.Time(request.FencedAt, "fenced_at"), request.Reason, request.ConfirmPoweredOff, context);
         var decision = await intake.ReportAsync(report, context.CancellationToken).ConfigureAwait(false);
         return FenceRequests.Response(decision);
     }
@@ -22,7 +22,7 @@ internal sealed class FencingService(FenceIntake intake, ComputeInventory invent
     public override async Task<V1.ReportPoweredOnResponse> ReportPoweredOn(V1.ReportPoweredOnRequest request, ServerCallContext context)
     {
         var by = string.IsNullOrWhiteSpace(request.Reporter) ? OperatorService.Caller(context) : request.Reporter;
-        var host = await intake.ReportPoweredOnAsync(request.Host, request.PoweredOnAt?.ToDateTimeOffset(), by, context.CancellationToken).ConfigureAwait(false);
+        var host = await intake.ReportPoweredOnAsync(request.Host, FenceRequests.Time(request.PoweredOnAt, "powered_on_at"), by, context.CancellationToken).ConfigureAwait(false);
         return host is null
             ? new V1.ReportPoweredOnResponse { Message = $"{request.Host} was never fenced: nothing to record" }
             : new V1.ReportPoweredOnResponse
@@ -66,6 +66,21 @@ internal static class FenceRequests
         }
         var who = string.IsNullOrWhiteSpace(reporter) ? context.Peer ?? "" : reporter;
         return new FenceReport(host, source, who, string.IsNullOrEmpty(eventId) ? null : eventId, (long)generation, fencedAt, reason, confirmed);
+    }
+
+    /// <summary>A time from a request, or null when unset; one protobuf cannot hold is refused, naming the field.</summary>
+    public static DateTimeOffset? Time(Google.Protobuf.WellKnownTypes.Timestamp? at, string field)
+    {
+        if (at is null)
+        {
+            return null;
+        }
+        // Timestamp's own range: 0001-01-01 to 9999-12-31, nanos within one second.
+        if (at.Seconds is < -62_135_596_800 or > 253_402_300_799 || at.Nanos is < 0 or > 999_999_999)
+        {
+            throw new RequestValidationException([$"{field} is not a valid time (seconds {at.Seconds}, nanos {at.Nanos}): seconds must be within years 1-9999 and nanos within 0-999999999"]);
+        }
+        return at.ToDateTimeOffset();
     }
 
     public static V1.ReportFencedResponse Response(FenceDecision d) => new()

@@ -75,7 +75,10 @@ internal static partial class GrpcHost
             o.Interceptors.Add<AuthorizationInterceptor>();
             o.Interceptors.Add<ErrorMappingInterceptor>();
             o.MaxReceiveMessageSize = 1024 * 1024;
-            o.EnableDetailedErrors = false;
+            // Our interceptor maps every exception of a handler; what is left is the framework's
+            // own, chiefly a request body that is not a protobuf message: say so, instead of
+            // "Exception was thrown by handler." alone.
+            o.EnableDetailedErrors = true;
         });
         builder.Services.AddGrpcHealthChecks()
             .AddCheck("engine", () => backend.EngineUp()
@@ -91,7 +94,7 @@ internal static partial class GrpcHost
         builder.Services.AddSingleton(inventory);
         builder.Services.AddSingleton(new FenceIntake(backend.Store, backend.Time, backend.DaemonId, backend.Engine.Policy, () => inventory.Count));
         builder.Services.AddSingleton(new EvacuationQueries(backend.Store));
-        builder.Services.AddSingleton(new AgentDesk(backend.Store, backend.Time, backend.Compute));
+        builder.Services.AddSingleton(new AgentDesk(backend.Store, backend.Time, backend.Compute) { ReleaseWait = TimeSpan.FromSeconds(Math.Min(5, backend.Engine.ReleaseWait.TotalSeconds)) });
         builder.Services.AddSingleton(new SelfCheckBook(backend.Compute, backend.Time, backend.Engine.Policy.DisableAfterFailedSelfChecks));
 
         var app = builder.Build();

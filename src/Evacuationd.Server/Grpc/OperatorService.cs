@@ -39,7 +39,7 @@ internal sealed class OperatorService(
         }
         catch (ComputeException ex)
         {
-            throw new RpcException(new Status(StatusCode.Unavailable, $"cannot check host '{request.Host}' with Nova, nothing recorded: {ex.Message}"));
+            throw new RpcException(new Status(StatusCode.Unavailable, $"cannot check host '{RequestValidationException.Shown(request.Host)}' with Nova, nothing recorded: {ex.Message}"));
         }
         if (service is null)
         {
@@ -141,7 +141,7 @@ internal sealed class OperatorService(
         return ProtoMapper.Host(await queries.GetHostAsync(request.Host, context.CancellationToken).ConfigureAwait(false));
     }
 
-    private OperatorActions Actions() => new(store, time, compute);
+    private OperatorActions Actions() => new(store, time, compute) { ReleaseWait = engine.Value.ReleaseWait };
 
     /// <summary>Who asks, for history and logs: the authenticated identity when there is one, else the peer.</summary>
     internal static string Caller(ServerCallContext context) =>
