@@ -4,19 +4,23 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Evacuationd.Cli.Tests.Support;
 
-/// <summary>A throw-away CA with a server and a client certificate, written as PEM files.</summary>
+/// <summary>
+/// A throw-away CA with a server and a client certificate, written as PEM files. The client's
+/// subject is <c>CN=operator</c> unless the constructor is given another <c>clientSubject</c> (the
+/// agent's tests use <c>OU=agent, CN=HOST</c>).
+/// </summary>
 internal sealed class TestPki : IDisposable
 {
     private static readonly DateTimeOffset NotBefore = DateTimeOffset.UtcNow.AddHours(-1);
     private static readonly DateTimeOffset NotAfter = DateTimeOffset.UtcNow.AddHours(1);
 
-    public TestPki(string name)
+    public TestPki(string name, string clientSubject = "CN=operator")
     {
         Directory = Path.Combine(Path.GetTempPath(), $"evacctl-pki-{Guid.NewGuid():N}");
         System.IO.Directory.CreateDirectory(Directory);
         Ca = CreateCa($"{name} test CA");
-        Server = Issue(Ca, "daemon", server: true);
-        Client = Issue(Ca, "operator", server: false);
+        Server = Issue(Ca, "CN=daemon", server: true);
+        Client = Issue(Ca, clientSubject, server: false);
         CaFile = Write("ca.pem", Ca.ExportCertificatePem());
         ClientCertFile = Write("client.pem", Client.ExportCertificatePem());
         ClientKeyFile = Write("client.key", Client.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
@@ -67,7 +71,7 @@ internal sealed class TestPki : IDisposable
     private static X509Certificate2 Issue(X509Certificate2 ca, string subject, bool server)
     {
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={subject}", key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(

@@ -1,0 +1,3 @@
+using Evacuationd.Agent;
+
+return await AgentApp.RunAsync(args, Console.Out, Console.Error, AgentEnvironment.FromProcess()).ConfigureAwait(false);
