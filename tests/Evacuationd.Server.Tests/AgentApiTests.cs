@@ -89,6 +89,33 @@ public sealed class AgentApiTests
     }
 
     [Fact]
+    public async Task AGuardThatStaysUncleanIsNotedOnceNotEveryRound()
+    {
+        await using var t = await TestCloud.StartAsync(daemons: 1, instancesPerHost: 1);
+        var agent = new Agent.AgentClient(t.Channel);
+        t.Sim.PowerOff("compute-02");
+        await new Fencing.FencingClient(t.Channel).ReportFencedAsync(new ReportFencedRequest { Host = "compute-02" });
+        await t.WaitForFencingEndAsync("compute-02");
+        var uuid = (await agent.CheckInAsync(new CheckInRequest { Host = "compute-02" })).EvacuatedAway.Single().InstanceUuid;
+        var failing = new ReportGuardRequest
+        {
+            Host = "compute-02",
+            Clean = false,
+            Actions = { new Contracts.V1.GuardAction { InstanceUuid = uuid, Action = "destroy-failed", Ok = false, Detail = "virsh: timed out" } },
+        };
+        var before = (await t.Cloud.Store.GetHostAsync("compute-02", CancellationToken.None))!.Value.History.Count;
+
+        for (var round = 0; round < 3; round++)
+        {
+            await agent.ReportGuardAsync(failing);
+        }
+
+        var history = (await t.Cloud.Store.GetHostAsync("compute-02", CancellationToken.None))!.Value.History;
+        Assert.Equal(before + 1, history.Count);
+        Assert.Contains("is NOT clean", history[^1].Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RepeatedFailedSelfChecksDisableTheServiceButNeverFenceOrEvacuate()
     {
         await using var t = await TestCloud.StartAsync(daemons: 1, configure: e => e.Policy.DisableAfterFailedSelfChecks = 2);

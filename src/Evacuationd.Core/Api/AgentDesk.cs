@@ -124,6 +124,10 @@ public sealed class AgentDesk(IEvacuationStore store, TimeProvider time, IComput
             {
                 return false;
             }
+            if (current.Value.History.LastOrDefault()?.Reason == note)
+            {
+                return true; // the same report as last round (e.g. a destroy that keeps failing): noted once
+            }
             var next = current.Value.Note(note, time.GetUtcNow(), "agent");
             if ((await store.PutHostIfAsync(next, current.Revision, ct).ConfigureAwait(false)).Ok)
             {
