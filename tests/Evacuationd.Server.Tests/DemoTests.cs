@@ -13,7 +13,16 @@ public sealed class DemoTests
         var output = new StringWriter();
         var runner = new DemoRunner(DemoScenario.Fast, output, NullLoggerFactory.Instance, _ => { });
 
-        var exit = await runner.RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
+        int exit;
+        try
+        {
+            exit = await runner.RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail("the demo did not end within 2 minutes; its output so far:\n" + output);
+            throw;
+        }
 
         var result = runner.Result!;
         Assert.True(exit == 0, output.ToString());

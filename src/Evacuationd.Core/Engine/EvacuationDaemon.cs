@@ -30,6 +30,7 @@ public sealed class EvacuationDaemon : IAsyncDisposable
     private readonly AsyncSignal _runnerDone = new();
     private readonly CancellationTokenSource _stopping = new();
     private LeaseSession? _session;
+    private volatile bool _killed;
     private CancellationTokenSource? _work;
     private Task _watchLoop = Task.CompletedTask;
     private Task _scheduler = Task.CompletedTask;
@@ -68,6 +69,13 @@ public sealed class EvacuationDaemon : IAsyncDisposable
 
     /// <summary>True once the lease is lost or the daemon was killed or stopped.</summary>
     public bool IsDown => _session?.IsLost ?? false;
+
+    /// <summary>
+    /// True when the lease was lost on its own (renewals late or refused: a pause, a starved
+    /// machine, a partition), not by <see cref="Kill"/> or <see cref="StopAsync"/>. Such a
+    /// daemon does nothing more; its host process should join again under a new lease.
+    /// </summary>
+    public bool LostItsLease => IsDown && !_killed && !_stopping.IsCancellationRequested;
 
     /// <summary>Registers the daemon under a new lease and starts watching and claiming.</summary>
     public async Task StartAsync(CancellationToken ct)
@@ -116,6 +124,7 @@ public sealed class EvacuationDaemon : IAsyncDisposable
             return;
         }
         EngineLog.Killed(_log, Id, _running.Count);
+        _killed = true;
         _session.Abandon();
     }
 

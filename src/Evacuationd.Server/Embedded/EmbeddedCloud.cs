@@ -14,15 +14,20 @@ namespace Evacuationd.Server.Embedded;
 /// The embedded default: a simulated cloud (evacsim, served over real HTTP on loopback), an
 /// in-memory store, several daemons in this process and the gRPC endpoint. The daemons talk
 /// to evacsim through the same Nova client, Keystone password auth included, that they use
-/// against a real cloud: no special path for the simulator.
+/// against a real cloud: no special path for the simulator. Like `evacuationd serve`, a daemon
+/// whose lease lapsed on its own (a starved machine) joins again under a new lease; one that
+/// was killed or stopped stays down.
 /// </summary>
 public sealed class EmbeddedCloud : IAsyncDisposable
 {
-    private readonly List<EvacuationDaemon> _daemons;
+    // An array: a daemon that joins again replaces its slot while others may enumerate.
+    private readonly EvacuationDaemon[] _daemons;
     private readonly NovaComputeClient _compute;
     private readonly ServiceProvider _meters;
+    private readonly CancellationTokenSource _closing = new();
+    private Task _supervisors = Task.CompletedTask;
 
-    private EmbeddedCloud(RunningSimulator simulator, InMemoryEvacuationStore store, NovaComputeClient compute, List<EvacuationDaemon> daemons, WebApplication grpc, Uri grpcAddress,
+    private EmbeddedCloud(RunningSimulator simulator, InMemoryEvacuationStore store, NovaComputeClient compute, EvacuationDaemon[] daemons, WebApplication grpc, Uri grpcAddress,
         ServiceProvider meters, EvacuationMetrics metrics, MetricsEndpoint? metricsEndpoint)
     {
         _meters = meters;
@@ -85,13 +90,13 @@ public sealed class EmbeddedCloud : IAsyncDisposable
         }, time, metrics: metrics);
 
         var store = new InMemoryEvacuationStore(time);
-        var daemons = new List<EvacuationDaemon>();
-        for (var i = 1; i <= options.Daemons; i++)
+        var daemons = new EvacuationDaemon[options.Daemons];
+        EvacuationDaemon NewDaemon(int slot) =>
+            new(options.Engine.ForDaemon($"daemon-{slot + 1}"), store, compute, time, loggers, ThisVersion, "embedded", metrics);
+        for (var i = 0; i < daemons.Length; i++)
         {
-            var engine = options.Engine.ForDaemon($"daemon-{i}");
-            var daemon = new EvacuationDaemon(engine, store, compute, time, loggers, ThisVersion, "embedded", metrics);
-            await daemon.StartAsync(ct).ConfigureAwait(false);
-            daemons.Add(daemon);
+            daemons[i] = NewDaemon(i);
+            await daemons[i].StartAsync(ct).ConfigureAwait(false);
         }
 
         var grpc = GrpcHost.Build(options.GrpcListen, new GrpcBackend(store, compute, time, options.Engine, daemons[0].Id, () => daemons.Any(d => !d.IsDown)), grpcLogging);
@@ -99,7 +104,45 @@ public sealed class EmbeddedCloud : IAsyncDisposable
         var metricsEndpoint = options.Metrics.Enabled
             ? await MetricsEndpoint.StartAsync(options.Metrics.Listen, metrics, grpcLogging, ct).ConfigureAwait(false)
             : null;
-        return new EmbeddedCloud(simulator, store, compute, daemons, grpc, GrpcHost.BoundAddress(grpc), meters, metrics, metricsEndpoint);
+        var embedded = new EmbeddedCloud(simulator, store, compute, daemons, grpc, GrpcHost.BoundAddress(grpc), meters, metrics, metricsEndpoint);
+        embedded._supervisors = Task.WhenAll(Enumerable.Range(0, daemons.Length).Select(slot => Task.Run(() => embedded.SuperviseAsync(slot, NewDaemon))));
+        return embedded;
+    }
+
+    /// <summary>
+    /// Keeps one daemon slot alive as a process supervisor would: when the daemon's lease lapses
+    /// on its own, a new daemon with the same id joins under a new lease (its old records are
+    /// claimed like anyone's once the old lease is gone). A killed or stopped daemon stays down.
+    /// </summary>
+    private async Task SuperviseAsync(int slot, Func<int, EvacuationDaemon> create)
+    {
+        var closing = _closing.Token;
+        while (!closing.IsCancellationRequested)
+        {
+            var daemon = _daemons[slot];
+            var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (daemon.Session!.Lost.Register(() => lost.TrySetResult()))
+            using (closing.Register(() => lost.TrySetResult()))
+            {
+                await lost.Task.ConfigureAwait(false);
+            }
+            if (closing.IsCancellationRequested || !daemon.LostItsLease)
+            {
+                return;
+            }
+            await daemon.DisposeAsync().ConfigureAwait(false);
+            var next = create(slot);
+            try
+            {
+                await next.StartAsync(closing).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (closing.IsCancellationRequested)
+            {
+                await next.DisposeAsync().ConfigureAwait(false);
+                return;
+            }
+            _daemons[slot] = next;
+        }
     }
 
     public static string ThisVersion => typeof(EmbeddedCloud).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
@@ -107,6 +150,9 @@ public sealed class EmbeddedCloud : IAsyncDisposable
     /// <summary>Stops every daemon gracefully, then the endpoint and the simulator.</summary>
     public async ValueTask DisposeAsync()
     {
+        await _closing.CancelAsync().ConfigureAwait(false);
+        await _supervisors.ConfigureAwait(false);
+        _closing.Dispose();
         foreach (var d in _daemons)
         {
             await d.DisposeAsync().ConfigureAwait(false);
