@@ -133,6 +133,11 @@ if [ "$run_pacemaker" -eq 1 ]; then
   fi
 fi
 
+if [ "$run_model" -eq 1 ]; then
+  step "tier model: the ownership and evacuation protocol, checked by SPIN"
+  script_tier model model model/check.sh
+fi
+
 echo
 echo "$passed passed, $failed failed"
 exit "$status"
