@@ -59,6 +59,15 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void ACallSettleNotLongerThanTheEvacuateTimeoutIsRefused()
+    {
+        var ex = Assert.Throws<ConfigurationException>(() => ServeCommand.Validate(ConfigurationLoader.Load(
+            [.. Good, "--Nova:EvacuateTimeout=00:02:00", "--Engine:Workflow:CallSettle=00:01:00"])));
+
+        Assert.Contains(ex.Errors, e => e.StartsWith("Engine:Workflow:CallSettle", StringComparison.Ordinal) && e.Contains("Nova:EvacuateTimeout", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AnUnknownCloudIsNamedWithTheFilesLookedAt()
     {
         var ex = Assert.Throws<ConfigurationException>(() => ServeCommand.Validate(ConfigurationLoader.Load(

@@ -145,6 +145,12 @@ internal static class ServeCommand
         }
         var engine = Bind<EngineOptions>("Engine");
         errors.AddRange(engine.Validate());
+        // S4 after a takeover: a successor waits CallSettle before judging an attempt whose call
+        // may still be on its way; that call must have timed out by then (model/: no-callsettle).
+        if (engine.Workflow.CallSettle <= nova.EvacuateTimeout)
+        {
+            errors.Add($"Engine:Workflow:CallSettle ({engine.Workflow.CallSettle}) must be longer than Nova:EvacuateTimeout ({nova.EvacuateTimeout}): a daemon taking over an attempt must not judge it while its evacuate call may still reach Nova.");
+        }
         var metrics = Bind<MetricsOptions>("Metrics");
         errors.AddRange(metrics.Validate());
         if (errors.Count > 0)
