@@ -225,6 +225,14 @@ internal sealed class InstanceRunner(RunnerContext ctx)
         if (ctx.Options.Policy.LockServers)
         {
             await TryNovaAsync(() => ctx.Compute.LockAsync(r.InstanceUuid, $"evacuationd: evacuating from fenced host {r.SourceHost} ({r.Id})", lost)).ConfigureAwait(false);
+            // The lock may have taken a while: check the lease again right before the call, so
+            // that a daemon about to lose it does not send an evacuate its successor cannot see
+            // coming (model/: check-then-pause). Durable is still only the attempt.
+            if (!ctx.Session.IsValidFor(ctx.Options.LeaseSafetyMargin))
+            {
+                EngineLog.LeaseTooShortForCall(ctx.Log, Key);
+                return false;
+            }
         }
         EngineLog.Evacuating(ctx.Log, Key, r.Attempt, r.RequestedDestination ?? "scheduler");
         ctx.Metrics?.EvacuationStarted();
