@@ -28,9 +28,7 @@ public sealed class AgentApiTests
         await using var t = await TestCloud.StartAsync(daemons: 1, instancesPerHost: 3);
         var agent = new Agent.AgentClient(t.Channel);
         var onHost = t.Sim.ListInstances().Where(i => i.Host == "compute-01").Select(i => i.Id).Order(StringComparer.Ordinal).ToList();
-        t.Sim.PowerOff("compute-01");
-        await new Fencing.FencingClient(t.Channel).ReportFencedAsync(new ReportFencedRequest { Host = "compute-01" });
-        await t.WaitForFencingEndAsync("compute-01");
+        await FenceAndWaitForTheEndAsync(t, "compute-01");
 
         var checkIn = await agent.CheckInAsync(new CheckInRequest { Host = "compute-01" });
         var notClean = await agent.GetStartGateAsync(new StartGateRequest { Host = "compute-01", GuardClean = false });
@@ -54,8 +52,7 @@ public sealed class AgentApiTests
     {
         await using var t = await TestCloud.StartAsync(daemons: 1, instancesPerHost: 2, rebuild: TimeSpan.FromSeconds(60));
         var agent = new Agent.AgentClient(t.Channel);
-        t.Sim.PowerOff("compute-03");
-        await new Fencing.FencingClient(t.Channel).ReportFencedAsync(new ReportFencedRequest { Host = "compute-03" });
+        await FenceAsync(t, "compute-03");
         await t.WaitForAsync(s => s.Instances.Count(r => r.Value.SourceHost == "compute-03" && r.Value.State == Core.Records.RecordState.Rebuilding) == 2, TimeSpan.FromSeconds(30));
 
         var gate = await agent.GetStartGateAsync(new StartGateRequest { Host = "compute-03", GuardClean = true });
@@ -72,9 +69,7 @@ public sealed class AgentApiTests
     {
         await using var t = await TestCloud.StartAsync(daemons: 1, instancesPerHost: 1);
         var agent = new Agent.AgentClient(t.Channel);
-        t.Sim.PowerOff("compute-02");
-        await new Fencing.FencingClient(t.Channel).ReportFencedAsync(new ReportFencedRequest { Host = "compute-02" });
-        await t.WaitForFencingEndAsync("compute-02");
+        await FenceAndWaitForTheEndAsync(t, "compute-02");
         var uuid = (await agent.CheckInAsync(new CheckInRequest { Host = "compute-02" })).EvacuatedAway.Single().InstanceUuid;
 
         await agent.ReportGuardAsync(new ReportGuardRequest
@@ -93,9 +88,7 @@ public sealed class AgentApiTests
     {
         await using var t = await TestCloud.StartAsync(daemons: 1, instancesPerHost: 1);
         var agent = new Agent.AgentClient(t.Channel);
-        t.Sim.PowerOff("compute-02");
-        await new Fencing.FencingClient(t.Channel).ReportFencedAsync(new ReportFencedRequest { Host = "compute-02" });
-        await t.WaitForFencingEndAsync("compute-02");
+        await FenceAndWaitForTheEndAsync(t, "compute-02");
         var uuid = (await agent.CheckInAsync(new CheckInRequest { Host = "compute-02" })).EvacuatedAway.Single().InstanceUuid;
         var failing = new ReportGuardRequest
         {
@@ -156,8 +149,7 @@ public sealed class AgentApiTests
     {
         await using var t = await TestCloud.StartAsync(daemons: 1, instancesPerHost: 2, rebuild: TimeSpan.FromMilliseconds(200));
         var agent = new Agent.AgentClient(t.Channel);
-        t.Sim.PowerOff("compute-03");
-        await new Fencing.FencingClient(t.Channel).ReportFencedAsync(new ReportFencedRequest { Host = "compute-03" });
+        await FenceAsync(t, "compute-03");
         var early = await Assert.ThrowsAsync<RpcException>(async () => await agent.RequestReleaseAsync(new RequestReleaseRequest { Host = "compute-03" }));
         await t.WaitForFencingEndAsync("compute-03");
 
@@ -183,5 +175,18 @@ public sealed class AgentApiTests
         var e = await Assert.ThrowsAsync<RpcException>(async () => await agent.RequestReleaseAsync(new RequestReleaseRequest { Host = "compute-02" }));
 
         Assert.Equal(StatusCode.NotFound, e.StatusCode);
+    }
+
+    /// <summary>The host loses power and its fencing is reported, as Pacemaker's agent would.</summary>
+    private static async Task FenceAsync(TestCloud t, string host)
+    {
+        t.Sim.PowerOff(host);
+        await new Fencing.FencingClient(t.Channel).ReportFencedAsync(new ReportFencedRequest { Host = host });
+    }
+
+    private static async Task FenceAndWaitForTheEndAsync(TestCloud t, string host)
+    {
+        await FenceAsync(t, host);
+        await t.WaitForFencingEndAsync(host);
     }
 }
