@@ -26,7 +26,7 @@ internal sealed class EtcdConnection : IDisposable
     public EtcdConnection(EtcdOptions options, TimeProvider time, Interceptor[]? interceptors = null)
     {
         _time = time;
-        _tls = options.UsesTls ? EtcdTls.Load(options) : null;
+        _tls = options.UsesTls ? EtcdTls.Load(options, time: time) : null;
         _auth = options.UsesAuth ? new EtcdAuthInterceptor(options.Username!, options.Password!, options.RequestTimeout, time) : null;
         // Ours last: innermost, so the token goes on whatever the others send, and a TLS failure
         // is explained before anyone sees it (Authenticate included).

@@ -38,19 +38,19 @@ internal sealed class EtcdTls : IDisposable
     /// <summary>The client certificate offered to etcd, if any.</summary>
     public X509Certificate2? ClientCertificate => _clientCertificate;
 
-    /// <summary>Every problem of the TLS settings, by key (loads the files).</summary>
-    public static IReadOnlyList<string> Check(EtcdOptions options, bool httpsEndpoints, string section)
+    /// <summary>Every problem of the TLS settings, by key (loads the files; an expired client certificate by <paramref name="time"/>).</summary>
+    public static IReadOnlyList<string> Check(EtcdOptions options, bool httpsEndpoints, string section, TimeProvider? time = null)
     {
         var errors = new List<string>();
-        using var loaded = TryLoad(options, httpsEndpoints, section, errors);
+        using var loaded = TryLoad(options, httpsEndpoints, section, time ?? TimeProvider.System, errors);
         return errors;
     }
 
     /// <summary>The TLS material of <paramref name="options"/> (https endpoints); throws <see cref="ArgumentException"/> naming each problem by key.</summary>
-    public static EtcdTls Load(EtcdOptions options, string section = "Etcd")
+    public static EtcdTls Load(EtcdOptions options, string section = "Etcd", TimeProvider? time = null)
     {
         var errors = new List<string>();
-        var tls = TryLoad(options, httpsEndpoints: true, section, errors);
+        var tls = TryLoad(options, httpsEndpoints: true, section, time ?? TimeProvider.System, errors);
         if (errors.Count > 0 || tls is null)
         {
             tls?.Dispose();
@@ -148,7 +148,7 @@ internal sealed class EtcdTls : IDisposable
         return false;
     }
 
-    private static EtcdTls? TryLoad(EtcdOptions options, bool httpsEndpoints, string section, List<string> errors)
+    private static EtcdTls? TryLoad(EtcdOptions options, bool httpsEndpoints, string section, TimeProvider time, List<string> errors)
     {
         var caKey = $"{section}:CaFile";
         var certKey = $"{section}:CertFile";
@@ -186,7 +186,7 @@ internal sealed class EtcdTls : IDisposable
         var clientChain = new X509Certificate2Collection();
         if (hasCert && hasKey)
         {
-            client = LoadClient(certKey, options.CertFile!, keyKey, options.KeyFile!, clientChain, errors);
+            client = LoadClient(certKey, options.CertFile!, keyKey, options.KeyFile!, clientChain, time.GetUtcNow(), errors);
         }
         if (errors.Count > 0)
         {
@@ -221,7 +221,7 @@ internal sealed class EtcdTls : IDisposable
         }
     }
 
-    private static X509Certificate2? LoadClient(string certKey, string certFile, string keyKey, string keyFile, X509Certificate2Collection chain, List<string> errors)
+    private static X509Certificate2? LoadClient(string certKey, string certFile, string keyKey, string keyFile, X509Certificate2Collection chain, DateTimeOffset now, List<string> errors)
     {
         var keyExists = Exists(keyKey, keyFile, errors);
         var all = ReadCertificates(certKey, certFile, errors);
@@ -231,8 +231,7 @@ internal sealed class EtcdTls : IDisposable
         }
         using (var leaf = all[0])
         {
-            var now = DateTime.UtcNow;
-            if (leaf.NotAfter.ToUniversalTime() < now)
+            if (new DateTimeOffset(leaf.NotAfter.ToUniversalTime(), TimeSpan.Zero) < now)
             {
                 errors.Add($"{certKey}: the client certificate {leaf.Subject} expired on {leaf.NotAfter.ToUniversalTime():u}.");
             }

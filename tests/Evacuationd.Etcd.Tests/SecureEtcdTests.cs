@@ -460,6 +460,20 @@ public sealed class SecureEtcdOptionsTests : IDisposable
     }
 
     [Fact]
+    public void AnExpiredClientCertificateIsNamedWithItsExpiry()
+    {
+        var (ca, client) = Files();
+        var later = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow.AddYears(200));
+
+        var valid = EtcdTls.Check(Https(ca, client.CertFile, client.KeyFile), httpsEndpoints: true, "Etcd");
+        var expired = EtcdTls.Check(Https(ca, client.CertFile, client.KeyFile), httpsEndpoints: true, "Etcd", later);
+
+        Assert.Empty(valid);
+        Assert.StartsWith("Etcd:CertFile: the client certificate", Assert.Single(expired), StringComparison.Ordinal);
+        Assert.Contains("expired on", expired[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void HttpsNeedsTheCa()
     {
         var (_, client) = Files();
