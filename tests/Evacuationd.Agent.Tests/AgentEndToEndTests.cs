@@ -1,11 +1,8 @@
 using Evacuationd.Agent.Tests.Support;
+using Evacuationd.Cli.Tests.Support;
 using Evacuationd.Contracts.V1;
-using Evacuationd.Core.Engine;
-using Evacuationd.Core.Planning;
-using Evacuationd.Core.Workflow;
 using Evacuationd.Server.Embedded;
 using Grpc.Net.Client;
-using Microsoft.Extensions.Logging.Abstractions;
 using CoreHostState = Evacuationd.Core.Records.HostState;
 
 namespace Evacuationd.Agent.Tests;
@@ -22,23 +19,8 @@ public sealed class AgentEndToEndTests : IAsyncLifetime
 
     private string Server => cloud.GrpcAddress.ToString().TrimEnd('/');
 
-    public async Task InitializeAsync() => cloud = await EmbeddedCloud.StartAsync(new EmbeddedCloudOptions
-    {
-        Hosts = 3,
-        InstancesPerHost = 2,
-        Rebuild = TimeSpan.FromSeconds(2),
-        GrpcListen = "http://127.0.0.1:0",
-        Engine = new EngineOptions
-        {
-            LeaseTtl = TimeSpan.FromSeconds(2),
-            KeepAliveInterval = TimeSpan.FromMilliseconds(500),
-            ClaimRampUp = TimeSpan.Zero,
-            LeaseSafetyMargin = TimeSpan.FromMilliseconds(250),
-            ReleaseWait = TimeSpan.FromSeconds(1),
-            Workflow = new WorkflowOptions { PollInterval = TimeSpan.FromMilliseconds(100), CallSettle = TimeSpan.FromSeconds(3) },
-            Policy = new PolicyOptions { MaxHostsInWindow = 10, MaxSharePercent = 100 },
-        },
-    }, NullLoggerFactory.Instance, _ => { });
+    public async Task InitializeAsync() => cloud = await QuickCloud.StartAsync(hosts: 3, instancesPerHost: 2, TimeSpan.FromSeconds(2), severalHostsFenced: true,
+        configure: e => e.ReleaseWait = TimeSpan.FromSeconds(1));
 
     public async Task DisposeAsync() => await cloud.DisposeAsync();
 

@@ -1,9 +1,6 @@
 using System.Text.Json;
 using Evacuationd.Cli.Tests.Support;
-using Evacuationd.Core.Engine;
-using Evacuationd.Core.Workflow;
 using Evacuationd.Server.Embedded;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Evacuationd.Cli.Tests;
 
@@ -17,21 +14,7 @@ public sealed class EmbeddedEndToEndTests : IAsyncLifetime
 
     private string Server => _cloud.GrpcAddress.ToString();
 
-    public async Task InitializeAsync() => _cloud = await EmbeddedCloud.StartAsync(new EmbeddedCloudOptions
-    {
-        Hosts = 3,
-        InstancesPerHost = 3,
-        Rebuild = TimeSpan.FromMilliseconds(300),
-        GrpcListen = "http://127.0.0.1:0",
-        Engine = new EngineOptions
-        {
-            LeaseTtl = TimeSpan.FromSeconds(2),
-            KeepAliveInterval = TimeSpan.FromMilliseconds(500),
-            ClaimRampUp = TimeSpan.Zero,
-            LeaseSafetyMargin = TimeSpan.FromMilliseconds(250),
-            Workflow = new WorkflowOptions { PollInterval = TimeSpan.FromMilliseconds(100), CallSettle = TimeSpan.FromSeconds(3) },
-        },
-    }, NullLoggerFactory.Instance, _ => { });
+    public async Task InitializeAsync() => _cloud = await QuickCloud.StartAsync(hosts: 3, instancesPerHost: 3, TimeSpan.FromMilliseconds(300));
 
     public async Task DisposeAsync() => await _cloud.DisposeAsync();
 

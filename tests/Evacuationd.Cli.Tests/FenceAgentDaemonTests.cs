@@ -1,11 +1,7 @@
 using System.Text.Json;
 using Evacuationd.Cli.Tests.Support;
-using Evacuationd.Core.Engine;
-using Evacuationd.Core.Planning;
 using Evacuationd.Core.Records;
-using Evacuationd.Core.Workflow;
 using Evacuationd.Server.Embedded;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Evacuationd.Cli.Tests;
 
@@ -19,23 +15,7 @@ public sealed class FenceAgentDaemonTests : IAsyncLifetime
 
     private string Server => _cloud.GrpcAddress.ToString().TrimEnd('/');
 
-    public async Task InitializeAsync() => _cloud = await EmbeddedCloud.StartAsync(new EmbeddedCloudOptions
-    {
-        Hosts = 4,
-        InstancesPerHost = 2,
-        Rebuild = TimeSpan.FromMilliseconds(200),
-        GrpcListen = "http://127.0.0.1:0",
-        Engine = new EngineOptions
-        {
-            LeaseTtl = TimeSpan.FromSeconds(2),
-            KeepAliveInterval = TimeSpan.FromMilliseconds(500),
-            ClaimRampUp = TimeSpan.Zero,
-            LeaseSafetyMargin = TimeSpan.FromMilliseconds(250),
-            Workflow = new WorkflowOptions { PollInterval = TimeSpan.FromMilliseconds(100), CallSettle = TimeSpan.FromSeconds(3) },
-            // Several hosts of this small cloud are fenced by the tests: no blast-radius hold.
-            Policy = new PolicyOptions { MaxHostsInWindow = 10, MaxSharePercent = 100 },
-        },
-    }, NullLoggerFactory.Instance, _ => { });
+    public async Task InitializeAsync() => _cloud = await QuickCloud.StartAsync(hosts: 4, instancesPerHost: 2, TimeSpan.FromMilliseconds(200), severalHostsFenced: true);
 
     public async Task DisposeAsync() => await _cloud.DisposeAsync();
 
