@@ -3,24 +3,27 @@
 # "N passed, N failed". Installs what a tier needs when it is missing (this tier list
 # grows: etcd, Pacemaker and Nova tiers install their Debian packages here).
 #
-# usage: scripts/test.sh [--no-demo] [--no-pacemaker] [--no-model]
+# usage: scripts/test.sh [--no-demo] [--no-pacemaker] [--no-nova] [--no-model]
 #   CI=true   a tier whose server cannot start fails (never skips)
 # Tiers: build; dotnet tests (unit, contract, in-process, real etcd); the README's demo;
 # Pacemaker end to end (pacemaker/test/e2e.sh: a real cluster in network namespaces, as root);
-# the protocol model (model/check.sh: SPIN).
+# real Nova (tests/real-nova: Debian's Nova with the fake driver; the compute contract and
+# end to end, as root); the protocol model (model/check.sh: SPIN).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 run_demo=1
 run_pacemaker=1
+run_nova=1
 run_model=1
 for a in "$@"; do
   case "$a" in
     --no-demo) run_demo=0 ;;
     --no-pacemaker) run_pacemaker=0 ;;
+    --no-nova) run_nova=0 ;;
     --no-model) run_model=0 ;;
-    *) echo "usage: scripts/test.sh [--no-demo] [--no-pacemaker] [--no-model]" >&2; exit 2 ;;
+    *) echo "usage: scripts/test.sh [--no-demo] [--no-pacemaker] [--no-nova] [--no-model]" >&2; exit 2 ;;
   esac
 done
 
@@ -73,6 +76,25 @@ skip_or_fail() {
   fi
 }
 
+# count_trx DIR: adds the counts of every .trx test result file in DIR; none at all is a failure.
+count_trx() {
+  local trx counters p f
+  shopt -s nullglob
+  local files=("$1"/*.trx)
+  shopt -u nullglob
+  if [ "${#files[@]}" -eq 0 ]; then
+    echo "no test results were written in $1" >&2
+    failed=$((failed + 1)); status=1
+  fi
+  for trx in "${files[@]}"; do
+    counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+    p=$(printf '%s' "$counters" | sed -n 's/.* passed="\([0-9]*\)".*/\1/p')
+    f=$(printf '%s' "$counters" | sed -n 's/.* failed="\([0-9]*\)".*/\1/p')
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-0}))
+  done
+}
+
 command -v dotnet >/dev/null 2>&1 || { echo "dotnet (the .NET 10 SDK) is required" >&2; exit 1; }
 
 # etcd tier: the test fixture starts Debian's etcd on free loopback ports (unless
@@ -86,24 +108,12 @@ dotnet build Evacuationd.sln -c Release -nologo -v quiet -warnaserror
 
 step "tier L0/L1/L2: unit, contract and in-process tests"
 set +e
-dotnet test Evacuationd.sln -c Release --no-build -nologo -v quiet \
+dotnet test Evacuationd.sln -c Release --no-build -nologo -v quiet --filter "Category!=RealNova" \
   --logger "trx" --results-directory "$results" -- RunConfiguration.TestSessionTimeout=1200000
 test_status=$?
 set -e
 [ "$test_status" -eq 0 ] || status=1
-shopt -s nullglob
-trx_files=("$results"/*.trx)
-if [ "${#trx_files[@]}" -eq 0 ]; then
-  echo "no test results were written" >&2
-  failed=$((failed + 1)); status=1
-fi
-for trx in "${trx_files[@]}"; do
-  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
-  p=$(printf '%s' "$counters" | sed -n 's/.* passed="\([0-9]*\)".*/\1/p')
-  f=$(printf '%s' "$counters" | sed -n 's/.* failed="\([0-9]*\)".*/\1/p')
-  passed=$((passed + ${p:-0}))
-  failed=$((failed + ${f:-0}))
-done
+count_trx "$results"
 
 if [ "$run_demo" -eq 1 ]; then
   step "the README's first command: evacuationd demo"
@@ -130,6 +140,39 @@ if [ "$run_pacemaker" -eq 1 ]; then
     fi
   else
     skip_or_fail pacemaker "could not install corosync/pacemaker"
+  fi
+fi
+
+if [ "$run_nova" -eq 1 ]; then
+  step "tier nova: the compute contract and end to end against a real Nova (tests/real-nova)"
+  nova_base=${EVACUATIOND_NOVA_BASE:-/tmp/evacuationd-nova-ci}
+  if [ "$(id -u)" -ne 0 ]; then
+    skip_or_fail nova "needs root (installs Debian's Nova, MariaDB and RabbitMQ, starts them)"
+  elif ! tests/real-nova/install.sh > "$results/nova-install.out" 2>&1; then
+    tail -n 20 "$results/nova-install.out"
+    skip_or_fail nova "tests/real-nova/install.sh failed (output in $results/nova-install.out)"
+  else
+    BASE=$nova_base tests/real-nova/stop.sh > /dev/null 2>&1 || true
+    rm -rf "$nova_base"
+    # 8 computes: the contract hands each test a host of its own; two stay spare as targets.
+    if BASE=$nova_base PORT_OFFSET=${EVACUATIOND_NOVA_PORT_OFFSET:-0} COMPUTES="hostA hostB hostC hostD hostE hostF hostG hostH" \
+        tests/real-nova/start.sh > "$results/nova-start.out" 2>&1; then
+      tail -n 3 "$results/nova-start.out"
+      mkdir -p "$results/nova"
+      set +e
+      EVACUATIOND_TEST_NOVA=$nova_base dotnet test tests/Evacuationd.RealNova.Tests -c Release --no-build -nologo -v quiet \
+        --filter "Category=RealNova" --logger "trx" --results-directory "$results/nova" -- RunConfiguration.TestSessionTimeout=1200000
+      nova_status=$?
+      set -e
+      [ "$nova_status" -eq 0 ] || status=1
+      count_trx "$results/nova"
+      [ "$nova_status" -eq 0 ] || cp -r "$nova_base/logs" "$results/nova-logs" 2>/dev/null || true
+    else
+      tail -n 20 "$results/nova-start.out"
+      cp -r "$nova_base/logs" "$results/nova-logs" 2>/dev/null || true
+      skip_or_fail nova "tests/real-nova/start.sh failed (logs in $results/nova-logs)"
+    fi
+    BASE=$nova_base tests/real-nova/stop.sh > /dev/null 2>&1 || true
   fi
 fi
 
