@@ -213,6 +213,11 @@ class Handler(BaseHTTPRequestHandler):
             "message": "not served by the evacd Neutron stub (no ports, no networks)"}})
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # several nova processes at once; the default backlog is 5
+
+
 def error(code, message):
     return {"error": {"code": code, "message": message, "title": "stub"}}
 
@@ -229,8 +234,7 @@ def main():
     cloud = Cloud(ports)
     servers = []
     for role in ("keystone", "glance", "neutron"):
-        srv = ThreadingHTTPServer((HOST, ports[role]), Handler)
-        srv.daemon_threads = True
+        srv = Server((HOST, ports[role]), Handler)
         srv.role, srv.cloud = role, cloud
         servers.append(srv)
     for srv in servers:
