@@ -16,8 +16,8 @@ case $action in
     kill)
         pid=$(live_pid "$name") || die "$name is not running"
         kill -KILL -- "-$pid"
-        for ((i = 0; i < 50; i++)); do kill -0 -- "-$pid" 2> /dev/null || break; sleep 0.1; done
-        kill -0 -- "-$pid" 2> /dev/null && die "$name (process group $pid) survived SIGKILL"
+        for ((i = 0; i < 50; i++)); do group_alive "$pid" || break; sleep 0.1; done
+        group_alive "$pid" && die "$name (process group $pid) survived SIGKILL"
         echo "$name killed (pid $pid)"
         ;;
     start)

@@ -19,10 +19,11 @@ for f in "$P"/masakari-* "$P"/nova-compute-* "$P"/nova-api "$P"/nova-conductor \
 done
 # the OpenStack services and rabbit (SIGTERM is rabbit's clean shutdown) first ...
 stop_groups 2 "${names[@]}"
+say "stopped ${names[*]:-nothing}"
 # ... then the database and epmd, which rabbit needed until the end
 stop_groups 10 mariadb
 stop_groups 1 epmd
 left=()
 for f in "$P"/*; do [ -f "$f" ] && left+=("$(basename "$f")"); done
-[ ${#left[@]} -eq 0 ] || { stop_groups 2 "${left[@]}"; }
-echo "stop.sh: stopped the stack in $BASE"
+[ ${#left[@]} -eq 0 ] || stop_groups 2 "${left[@]}"
+say "stopped the stack in $BASE"

@@ -45,7 +45,13 @@ load_stack() {
 }
 
 # --- processes ----------------------------------------------------------------------------
-starttime() { [ -r "/proc/$1/stat" ] && sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20; }
+# /proc/PID/stat after "PID (COMM) ": field 1 is the state, field 20 the start time
+procstat() { [ -r "/proc/$1/stat" ] && sed 's/.*) //' "/proc/$1/stat"; }
+starttime() { procstat "$1" | cut -d' ' -f20; }
+# PID 1 here reaps orphans only every second or two, and kill -0 succeeds on a zombie: so
+# "running" means present and not a zombie, for a process and for a process group
+running() { local s; s=$(procstat "$1") && [ "${s%% *}" != Z ]; }
+group_alive() { ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ {f = 1} END {exit !f}'; }
 
 # launch NAME CMD...: run CMD detached in its own session; stdout+stderr go to logs/NAME.out
 launch() {
@@ -59,7 +65,7 @@ live_pid() {
     local pid st
     [ -f "$P/$1" ] || return 1
     read -r pid st < "$P/$1" || return 1
-    [ -n "$pid" ] && [ "$(starttime "$pid")" = "$st" ] && echo "$pid"
+    [ -n "$pid" ] && [ "$(starttime "$pid")" = "$st" ] && running "$pid" && echo "$pid"
 }
 
 # group_of NAME: the process group to signal for NAME: its leader while that is ours; after
@@ -72,14 +78,22 @@ group_of() {
     if [ -e "/proc/$pid" ]; then
         [ "$(starttime "$pid")" = "$st" ] && echo "$pid"
     else
-        kill -0 -- "-$pid" 2> /dev/null && echo "$pid"
+        group_alive "$pid" && echo "$pid"
     fi
+}
+
+# alive_groups PGID...: print those of the given process groups that still have a member that
+# is not a zombie (one ps call for all of them)
+alive_groups() {
+    ps -e -o pgid=,stat= | awk -v want="$*" '
+        BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) g[w[i]] = 1 }
+        ($1 in g) && $2 !~ /^Z/ && !($1 in seen) { seen[$1] = 1; print $1 }'
 }
 
 # stop_groups GRACE NAME...: SIGTERM each group, SIGKILL what is left after GRACE seconds,
 # remove the pid files
 stop_groups() {
-    local grace=$1 name g t
+    local grace=$1 name g end
     shift
     local groups=()
     for name in "$@"; do
@@ -87,17 +101,16 @@ stop_groups() {
         rm -f "$P/$name"
     done
     [ ${#groups[@]} -gt 0 ] || return 0
-    for ((t = 0; t < grace * 10; t++)); do
-        local alive=0
-        for g in "${groups[@]}"; do kill -0 -- "-$g" 2> /dev/null && alive=1; done
-        [ $alive = 1 ] || return 0
-        sleep 0.1
-    done
-    for g in "${groups[@]}"; do kill -KILL -- "-$g" 2> /dev/null; done
-    for ((t = 0; t < 50; t++)); do
-        local alive=0
-        for g in "${groups[@]}"; do kill -0 -- "-$g" 2> /dev/null && alive=1; done
-        [ $alive = 1 ] || return 0
+    end=$(($(date +%s%N) + grace * 1000000000))
+    while [ -n "$(alive_groups "${groups[@]}")" ]; do
+        if [ "$(date +%s%N)" -ge "$end" ]; then
+            for g in $(alive_groups "${groups[@]}"); do kill -KILL -- "-$g" 2> /dev/null; done
+            end=$(($(date +%s%N) + 5000000000))
+            while [ -n "$(alive_groups "${groups[@]}")" ] && [ "$(date +%s%N)" -lt "$end" ]; do
+                sleep 0.1
+            done
+            return 0
+        fi
         sleep 0.1
     done
 }
