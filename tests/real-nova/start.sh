@@ -257,18 +257,27 @@ sql "CREATE DATABASE nova_api; CREATE DATABASE nova; CREATE DATABASE nova_cell0;
     || fail mariadb-init "creating the databases failed"
 say "mariadb ready (port $MYSQL_PORT)"
 
-# --- 2. schemas (rabbit keeps booting meanwhile) ---------------------------------------------
+# --- 2. schemas, four in parallel (rabbit keeps booting meanwhile) -------------------------
+# placement; nova_api + the cell mappings (lib/launch.py nova-cells-init); cell1; cell0 (its
+# own [database], --local_cell)
 NOVA_DB_ARGS=(--config-file "$E/nova.conf" --config-file "$E/nova-db.conf")
-manage() { "$PY" "$LAUNCH" nova-manage "${NOVA_DB_ARGS[@]}" "$@" >> "$L/db-sync.log" 2>&1 \
-    || fail db-sync "nova-manage $* failed"; }
-OS_PLACEMENT_CONFIG_DIR=$E "$PY" /usr/bin/placement-manage --config-file "$E/placement.conf" \
-    db sync > "$L/placement-db-sync.log" 2>&1 &
-placement_sync=$!
-manage api_db sync
-manage cell_v2 map_cell0 --database_connection "$DB_URL/nova_cell0?charset=utf8"
-manage cell_v2 create_cell --name cell1
-manage db sync
-wait $placement_sync || fail placement-db-sync "placement-manage db sync failed"
+nova_manage() { "$PY" "$LAUNCH" nova-manage "$@"; }
+printf '[database]\nconnection = %s\n' "$DB_URL/nova_cell0?charset=utf8" > "$E/nova-cell0-db.conf"
+SYNC_JOBS=()
+sync_job() {  # sync_job NAME CMD...: in the background, output in logs/NAME.log
+    local name=$1
+    shift
+    "$@" > "$L/$name.log" 2>&1 &
+    SYNC_JOBS+=("$!:$name")
+}
+OS_PLACEMENT_CONFIG_DIR=$E sync_job placement-db-sync \
+    "$PY" /usr/bin/placement-manage --config-file "$E/placement.conf" db sync
+sync_job nova-db-sync-api "$PY" "$LAUNCH" nova-cells-init "$DB_URL/nova_cell0?charset=utf8" "${NOVA_DB_ARGS[@]}"
+sync_job nova-db-sync-cell1 nova_manage "${NOVA_DB_ARGS[@]}" db sync --local_cell
+sync_job nova-db-sync-cell0 nova_manage "${NOVA_DB_ARGS[@]}" --config-file "$E/nova-cell0-db.conf" db sync --local_cell
+for job in "${SYNC_JOBS[@]}"; do
+    wait "${job%%:*}" || fail "${job#*:}" "schema sync failed"
+done
 say "database schemas synced"
 
 # --- 3. placement, then the nova services once rabbit listens ------------------------------
@@ -314,8 +323,8 @@ wait_hosts() {
 nodes() { sql "SELECT host FROM nova.compute_nodes WHERE deleted = 0"; }
 wait_hosts "compute node registered" nodes
 say "all ${#HOSTS[@]} compute nodes registered"
-"$PY" "$LAUNCH" nova-manage "${NOVA_DB_ARGS[@]}" cell_v2 discover_hosts --verbose >> "$L/db-sync.log" 2>&1 \
-    || fail db-sync "nova-manage cell_v2 discover_hosts failed"
+nova_manage "${NOVA_DB_ARGS[@]}" cell_v2 discover_hosts --verbose > "$L/discover-hosts.log" 2>&1 \
+    || fail discover-hosts "nova-manage cell_v2 discover_hosts failed"
 mapped() { sql "SELECT host FROM nova_api.host_mappings"; }
 wait_hosts "host mapped to cell1 (discover_hosts)" mapped
 services_up() {

@@ -8,6 +8,8 @@ for them:
     launch.py nova-api|nova-conductor|nova-scheduler|nova-compute|nova-manage [ARGS...]
     launch.py masakari-api|masakari-engine|masakari-manage [ARGS...]
     launch.py placement-api HOST PORT      (config dir in OS_PLACEMENT_CONFIG_DIR)
+    launch.py nova-cells-init CELL0_DB_URL --config-file ...
+                                           (api_db sync, map_cell0, create_cell cell1)
 
 Always run it with /usr/bin/python3: Nova lives in Debian's dist-packages.
 Keep the imports at the top minimal: nova.cmd / masakari.cmd monkey-patch eventlet when
@@ -44,6 +46,30 @@ def fix_masakari_read_deleted():
                                 cls._del_read_deleted)
 
 
+def nova_cells_init(cell0_url, args):
+    """nova-manage api_db sync; cell_v2 map_cell0 --database_connection CELL0_URL;
+    cell_v2 create_cell --name cell1: the same code, in one process (every nova-manage run
+    spends seconds importing Nova)."""
+    from nova.cmd import manage  # monkey-patches eventlet first
+    from nova import config, objects, rpc
+    from oslo_log import log as logging
+
+    config.parse_args(["nova-manage"] + args)
+    logging.setup(manage.CONF, "nova")
+    objects.register_all()
+    cells = manage.CellV2Commands()
+    steps = [("api_db sync", manage.ApiDbCommands().sync),
+             ("cell_v2 map_cell0", lambda: cells.map_cell0(database_connection=cell0_url)),
+             ("cell_v2 create_cell --name cell1", lambda: cells.create_cell(name="cell1"))]
+    for title, step in steps:
+        print("nova-manage " + title, flush=True)
+        rc = step()
+        if rc:
+            return rc
+    rpc.cleanup()
+    return 0
+
+
 def serve_placement(host, port):
     """placement-api on a thread-per-request stdlib WSGI server. Debian's
     /usr/bin/placement-api serves one request at a time; with several computes reporting
@@ -74,8 +100,12 @@ def main():
         if len(args) != 2:
             sys.exit("usage: launch.py placement-api HOST PORT")
         return serve_placement(*args)
+    if name == "nova-cells-init":
+        if not args:
+            sys.exit("usage: launch.py nova-cells-init CELL0_DB_URL --config-file ...")
+        return nova_cells_init(args[0], args[1:])
     if name not in COMMANDS:
-        sys.exit("launch.py: unknown command %r (known: placement-api, %s)"
+        sys.exit("launch.py: unknown command %r (known: placement-api, nova-cells-init, %s)"
                  % (name, ", ".join(sorted(COMMANDS))))
     sys.argv = [name] + args  # oslo.config names the program after argv[0]
     module = importlib.import_module(COMMANDS[name])
