@@ -1,4 +1,4 @@
-using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json.Nodes;
 using Evacuationd.Core.Compute;
 
@@ -77,7 +77,10 @@ internal sealed class KeystoneTokenSource(HttpClient http, NovaClientOptions opt
         HttpResponseMessage response;
         try
         {
-            response = await http.PostAsJsonAsync(url, Body(), cts.Token).ConfigureAwait(false);
+            // A body with Content-Length, never chunked: Keystone and Nova under WSGI servers
+            // (eventlet, mod_wsgi) read a chunked request body as empty (seen on Debian's Nova).
+            using var content = new StringContent(Body().ToJsonString(), Encoding.UTF8, "application/json");
+            response = await http.PostAsync(url, content, cts.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {

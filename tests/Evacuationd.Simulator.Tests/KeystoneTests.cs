@@ -46,6 +46,25 @@ public class KeystoneTests
     }
 
     [Fact]
+    public async Task ABodySentChunkedIsRefusedLikeTheRealServicesReadIt()
+    {
+        // Nova's eventlet server and Keystone under mod_wsgi read a chunked body as empty (seen on
+        // Debian's Nova): evacsim must not accept what they would not.
+        await using var c = await TestCloud.StartAsync();
+        using var chunkedAuth = new StreamContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(TestCloud.PasswordAuth)));
+        chunkedAuth.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("identity/v3/auth/tokens", UriKind.Relative)) { Content = chunkedAuth };
+        request.Headers.TransferEncodingChunked = true;
+
+        using var refused = await c.Http.SendAsync(request);
+        using var accepted = await c.Http.PostAsync(new Uri("identity/v3/auth/tokens", UriKind.Relative), TestCloud.Json(TestCloud.PasswordAuth));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Contains("chunked", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+    }
+
+    [Fact]
     public async Task ApplicationCredentialTokenWorksForNova()
     {
         await using var c = await TestCloud.StartAsync();

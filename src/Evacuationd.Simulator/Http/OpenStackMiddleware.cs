@@ -74,7 +74,8 @@ internal sealed partial class OpenStackMiddleware(
         var isImage = path.StartsWithSegments("/image", StringComparison.Ordinal);
         try
         {
-            var refusal = isCompute && !IsVersionDocument(path.Value ?? string.Empty) ? CheckCompute(ctx)
+            var refusal = IsChunked(ctx.Request) ? ChunkedBody(isCompute)
+                : isCompute && !IsVersionDocument(path.Value ?? string.Empty) ? CheckCompute(ctx)
                 : isImage && !IsImageVersionDocument(path.Value ?? string.Empty) ? CheckToken(ctx, needProject: false)
                 : null;
             if (refusal is not null)
@@ -95,6 +96,19 @@ internal sealed partial class OpenStackMiddleware(
                 .ExecuteAsync(ctx).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// A request body sent chunked (no Content-Length): Nova's eventlet server and Keystone under
+    /// mod_wsgi read it as empty, so Nova answers 400 ("None is not of type 'object'") and
+    /// Keystone 401 (seen on Debian's Nova). evacsim refuses it the same way rather than accept
+    /// what the real services would not.
+    /// </summary>
+    private static bool IsChunked(HttpRequest request) =>
+        request.ContentLength is null && request.Headers.TransferEncoding.ToString().Contains("chunked", StringComparison.OrdinalIgnoreCase);
+
+    private static IResult ChunkedBody(bool isCompute) => isCompute
+        ? Reply.Nova(StatusCodes.Status400BadRequest, "Invalid input for field/attribute body. Value: None. None is not of type 'object' (the request body was sent chunked, without Content-Length)")
+        : Reply.Keystone(StatusCodes.Status401Unauthorized, "Unauthorized", "The request you have made requires authentication. (the request body was sent chunked, without Content-Length)");
 
     /// <summary>
     /// Applies the planned faults. Delays and hangs are <c>Task.Delay</c> on the model's <see cref="TimeProvider"/>

@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 
 namespace Evacuationd.RealNova.Tests.Support;
@@ -39,7 +38,7 @@ public sealed class NovaAdmin : IDisposable
                 ["max_count"] = count,
             },
         };
-        using (var created = await _http.PostAsJsonAsync("servers", body))
+        using (var created = await _http.PostAsync("servers", Body(body)))
         {
             await EnsureAsync(created, $"boot {count} on {host}");
         }
@@ -100,7 +99,7 @@ public sealed class NovaAdmin : IDisposable
         var servers = await ServersAsync(host);
         foreach (var s in servers)
         {
-            using var reset = await _http.PostAsJsonAsync($"servers/{s.Id}/action", new JsonObject { ["os-resetState"] = new JsonObject { ["state"] = "active" } });
+            using var reset = await _http.PostAsync($"servers/{s.Id}/action", Body(new JsonObject { ["os-resetState"] = new JsonObject { ["state"] = "active" } }));
             using var deleted = await _http.DeleteAsync($"servers/{s.Id}");
         }
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
@@ -115,6 +114,9 @@ public sealed class NovaAdmin : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>With Content-Length: nova-api's eventlet server reads a chunked body as empty.</summary>
+    private static StringContent Body(JsonNode body) => new(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
 
     private async Task<JsonNode> GetAsync(string path)
     {
