@@ -138,8 +138,9 @@ public sealed class RealNovaEndToEndTests(EtcdSingleFixture etcd) : IClassFixtur
 
     private Operator.OperatorClient Operator(int daemon) => new(_daemons[daemon].Channel);
 
-    private IEnumerable<string> Agent(string host, params string[] rest) =>
-        ["--host", host, "--server", string.Join(',', _daemons.Where(d => !d.Exited).Select(d => d.Address)), "--hypervisor", "none", "--timeout", "5s", .. rest];
+    /// <summary>The agent's command line: its verb first, then this host and every daemon still running.</summary>
+    private IEnumerable<string> Agent(string host, string verb, params string[] rest) =>
+        [verb, "--host", host, .. _daemons.Where(d => !d.Exited).SelectMany(d => new[] { "--server", d.Address }), "--hypervisor", "none", "--timeout", "5s", .. rest];
 
     private static async Task<Record> FirstInFlightAsync(AsyncServerStreamingCall<RecordEvent> watch)
     {

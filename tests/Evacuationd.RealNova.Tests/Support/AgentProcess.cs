@@ -15,7 +15,7 @@ public static class AgentProcess
     public static async Task<Result> RunAsync(IEnumerable<string> args, CancellationToken stop = default)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "evacuationd-agent.dll"));
+        start.ArgumentList.Add(AgentDll());
         foreach (var a in args)
         {
             start.ArgumentList.Add(a);
@@ -37,6 +37,18 @@ public static class AgentProcess
             }
         }
         return new Result(process.ExitCode, await output + await errors);
+    }
+
+    /// <summary>
+    /// The agent's own build output (the solution's Release build): beside the tests its
+    /// dependencies would resolve against the ASP.NET framework the daemon brings, not its own.
+    /// </summary>
+    private static string AgentDll()
+    {
+        var repo = Path.GetFullPath(Path.Combine(RealNovaCloud.Current.Scripts, "..", ".."));
+        var configuration = AppContext.BaseDirectory.Contains("/Debug/", StringComparison.Ordinal) ? "Debug" : "Release";
+        var dll = Path.Combine(repo, "src", "Evacuationd.Agent", "bin", configuration, "net10.0", "evacuationd-agent.dll");
+        return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} is missing: build the solution first");
     }
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
