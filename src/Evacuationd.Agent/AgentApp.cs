@@ -41,7 +41,7 @@ internal static class AgentApp
         {
             foreach (var error in parse.Errors)
             {
-                await stderr.WriteLineAsync($"{Name}: {error.Message}").ConfigureAwait(false);
+                await stderr.WriteLineAsync($"{Name}: {Shown.Line(error.Message)}").ConfigureAwait(false);
             }
 
             await stderr.WriteLineAsync($"Run '{Name} --help' for usage.").ConfigureAwait(false);
@@ -100,7 +100,7 @@ internal static class AgentApp
         {
             foreach (var line in e.Message.Split(Environment.NewLine))
             {
-                await stderr.WriteLineAsync($"{Name}: {line}").ConfigureAwait(false);
+                await stderr.WriteLineAsync($"{Name}: {Shown.Line(line)}").ConfigureAwait(false);
             }
 
             return ExitCodes.Usage;
@@ -157,7 +157,7 @@ internal static class AgentApp
             GateOutcome.Unreachable => (ExitCodes.Unreachable, $"gate closed for {host}: {result.Reason}"),
             _ => (ExitCodes.Closed, $"gate closed for {host}: {result.Reason}"),
         };
-        await stderr.WriteLineAsync($"{Name}: {line}").ConfigureAwait(false);
+        await stderr.WriteLineAsync($"{Name}: {Shown.Line(line)}").ConfigureAwait(false);
         return code;
     }
 

@@ -138,6 +138,8 @@ public sealed class UsageTests
     [InlineData("{ \"hots\": \"compute-01\" }", "unknown key(s) \"hots\"")]
     [InlineData("[1, 2]", "must hold a JSON object")]
     [InlineData("{ \"host\": ", "is not valid JSON")]
+    [InlineData("{ \"host\": \"compute-01\", \"host\": \"compute-02\" }", "the key \"host\" is given twice")] // was an unhandled exception, exit 1
+    [InlineData("{ \"host\": \"compute\\u001b[31m-01\" }", "'compute\\u001b[31m-01' is not a host name")] // a terminal escape is shown, not sent
     public async Task ABadConfigFileIsAUsageError(string text, string message)
     {
         var config = await WriteConfigAsync(text);

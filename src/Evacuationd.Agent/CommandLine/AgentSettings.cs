@@ -107,7 +107,7 @@ internal sealed partial class AgentSettings
         }
         else if (!HostName().IsMatch(host))
         {
-            errors.Add($"{Where(options.Host)}: '{host}' is not a host name");
+            errors.Add($"{Where(options.Host)}: '{Shown.Value(host)}' is not a host name");
         }
 
         var serverValues = List(options.Server);
@@ -246,7 +246,7 @@ internal sealed partial class AgentSettings
             return duration;
         }
 
-        errors.Add($"{Where(option)}: '{text}' is not a{(allowZero ? "" : " positive")} duration (e.g. 500ms, 10s, 5m, or seconds)");
+        errors.Add($"{Where(option)}: '{Shown.Value(text)}' is not a{(allowZero ? "" : " positive")} duration (e.g. 500ms, 10s, 5m, or seconds)");
         return fallback;
     }
 
@@ -266,7 +266,7 @@ internal sealed partial class AgentSettings
             }
         }
 
-        errors.Add($"{Where(option)}: '{text}' is not one of {string.Join(", ", choices.Select(c => c.Name).Distinct())}");
+        errors.Add($"{Where(option)}: '{Shown.Value(text)}' is not one of {string.Join(", ", choices.Select(c => c.Name).Distinct())}");
         return fallback;
     }
 
@@ -308,7 +308,7 @@ internal sealed partial class AgentSettings
 
         foreach (var duplicate in checks.GroupBy(c => c.Name, StringComparer.Ordinal).Where(g => g.Count() > 1))
         {
-            errors.Add($"{Where(option)}: the self-check name '{duplicate.Key}' is used twice");
+            errors.Add($"{Where(option)}: the self-check name '{Shown.Value(duplicate.Key)}' is used twice");
         }
 
         return checks;
@@ -319,7 +319,7 @@ internal sealed partial class AgentSettings
         var split = text.IndexOf('=', StringComparison.Ordinal);
         if (split <= 0 || text[(split + 1)..].Trim().Length == 0)
         {
-            errors.Add($"{where}: '{text}' is not NAME=COMMAND");
+            errors.Add($"{where}: '{Shown.Value(text)}' is not NAME=COMMAND");
             return;
         }
 
@@ -341,14 +341,14 @@ internal sealed partial class AgentSettings
             var text = t.ValueKind == JsonValueKind.String ? t.GetString() : t.GetRawText();
             if (!Durations.TryParse(text, out timeout) || timeout <= TimeSpan.Zero)
             {
-                errors.Add($"{where}: self-check '{name}': timeout '{text}' is not a positive duration");
+                errors.Add($"{where}: self-check '{Shown.Value(name)}': timeout '{Shown.Value(text)}' is not a positive duration");
                 return;
             }
         }
 
         foreach (var property in entry.EnumerateObject().Where(p => p.Name is not ("name" or "command" or "timeout")))
         {
-            errors.Add($"{where}: self-check '{name}': unknown key \"{property.Name}\"");
+            errors.Add($"{where}: self-check '{Shown.Value(name)}': unknown key \"{Shown.Value(property.Name)}\"");
         }
 
         AddCheck(checks, where, name.Trim(), command.Trim(), timeout);
@@ -358,7 +358,7 @@ internal sealed partial class AgentSettings
     {
         if (!CheckName().IsMatch(name))
         {
-            errors.Add($"{where}: '{name}' is not a self-check name (letters, digits, '.', '_', '-')");
+            errors.Add($"{where}: '{Shown.Value(name)}' is not a self-check name (letters, digits, '.', '_', '-')");
             return;
         }
 

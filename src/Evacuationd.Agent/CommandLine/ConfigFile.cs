@@ -33,7 +33,7 @@ internal sealed class ConfigFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new UsageException($"--config: cannot read {path}: {e.Message}");
+            throw new UsageException($"--config: cannot read {Shown.Value(path)}: {Shown.Line(e.Message)}");
         }
 
         Dictionary<string, JsonElement> values;
@@ -42,20 +42,28 @@ internal sealed class ConfigFile
             using var document = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
-                throw new UsageException($"--config: {path} must hold a JSON object ({{\"host\": ..., \"server\": [...]}}), not {document.RootElement.ValueKind}");
+                throw new UsageException($"--config: {Shown.Value(path)} must hold a JSON object ({{\"host\": ..., \"server\": [...]}}), not {document.RootElement.ValueKind}");
             }
 
-            values = document.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone(), StringComparer.Ordinal);
+            values = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                // JSON allows a key twice; which one would win is a guess: refuse it.
+                if (!values.TryAdd(property.Name, property.Value.Clone()))
+                {
+                    throw new UsageException($"--config: {Shown.Value(path)}: the key \"{Shown.Value(property.Name)}\" is given twice");
+                }
+            }
         }
         catch (JsonException e)
         {
-            throw new UsageException($"--config: {path} is not valid JSON: {e.Message}");
+            throw new UsageException($"--config: {Shown.Value(path)} is not valid JSON: {Shown.Line(e.Message)}");
         }
 
         var unknown = values.Keys.Where(k => !knownKeys.Contains(k)).ToList();
         if (unknown.Count > 0)
         {
-            throw new UsageException($"--config: {path}: unknown key(s) {string.Join(", ", unknown.Select(k => $"\"{k}\""))}; known: {string.Join(", ", knownKeys)}");
+            throw new UsageException($"--config: {Shown.Value(path)}: unknown key(s) {string.Join(", ", unknown.Take(10).Select(k => $"\"{Shown.Value(k)}\""))}{(unknown.Count > 10 ? $" and {unknown.Count - 10} more" : "")}; known: {string.Join(", ", knownKeys)}");
         }
 
         return new ConfigFile(path, values);

@@ -33,7 +33,7 @@ internal static class ServerList
                 || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
                 || string.IsNullOrEmpty(uri.Host))
             {
-                throw new UsageException($"--server: '{text}' is not an http:// or https:// URL");
+                throw new UsageException($"--server: '{Shown.Value(text)}' is not an http:// or https:// URL");
             }
 
             if (!servers.Contains(uri))

@@ -54,7 +54,7 @@ internal sealed class TlsSettings : IDisposable
             Read(n.Ca, caFile, () => trusted.ImportFromPemFile(caFile));
             if (trusted.Count == 0)
             {
-                throw new UsageException($"{n.Ca}: {caFile} holds no PEM certificate");
+                throw new UsageException($"{n.Ca}: {Shown.Value(caFile)} holds no PEM certificate");
             }
         }
 
@@ -136,7 +136,7 @@ internal sealed class TlsSettings : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
-            throw new UsageException($"{option}: cannot load {file}: {e.Message}");
+            throw new UsageException($"{option}: cannot load {Shown.Value(file)}: {Shown.Line(e.Message)}");
         }
     }
 }

@@ -43,8 +43,8 @@ internal sealed class AgentInput
             if (parameter is null)
             {
                 errors.Add(arg.StartsWith('-')
-                    ? $"unknown option '{flag}' (see --help)"
-                    : $"unexpected argument '{arg}': options are flags (e.g. -o off -n HOST) or key=value lines on stdin");
+                    ? $"unknown option '{Shown.Value(flag)}' (see --help)"
+                    : $"unexpected argument '{Shown.Value(arg)}': options are flags (e.g. -o off -n HOST) or key=value lines on stdin");
                 continue;
             }
             if (parameter.IsFlag)
@@ -62,7 +62,7 @@ internal sealed class AgentInput
             }
             else
             {
-                errors.Add($"option '{flag}' needs a value");
+                errors.Add($"option '{Shown.Value(flag)}' needs a value");
             }
         }
         return new AgentInput(values, errors, help);
@@ -84,13 +84,11 @@ internal sealed class AgentInput
             var equals = line.IndexOf('=', StringComparison.Ordinal);
             if (equals <= 0)
             {
-                errors.Add($"stdin line {number}: '{Shorten(line)}' is not key=value");
+                errors.Add($"stdin line {number}: '{Shown.Value(line)}' is not key=value");
                 continue;
             }
             values[line[..equals].Trim()] = line[(equals + 1)..].Trim();
         }
         return new AgentInput(values, errors, help: false);
     }
-
-    private static string Shorten(string s) => s.Length <= 60 ? s : s[..57] + "...";
 }

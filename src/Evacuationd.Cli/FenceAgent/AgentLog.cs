@@ -16,7 +16,7 @@ internal sealed class AgentLog(TextWriter stderr, TimeProvider clock)
     /// <summary>A message for the fencer's log.</summary>
     public void Say(string message)
     {
-        stderr.WriteLine($"{AgentParameters.AgentName}: {message}");
+        stderr.WriteLine($"{AgentParameters.AgentName}: {Shown.Line(message)}");
         Append(message);
     }
 
@@ -25,7 +25,7 @@ internal sealed class AgentLog(TextWriter stderr, TimeProvider clock)
     {
         if (Verbose)
         {
-            stderr.WriteLine($"{AgentParameters.AgentName}: {message}");
+            stderr.WriteLine($"{AgentParameters.AgentName}: {Shown.Line(message)}");
         }
         Append(message);
     }

@@ -31,19 +31,19 @@ internal sealed partial record AgentSettings(
         var errors = new List<string>(input.Errors);
         foreach (var key in input.Values.Keys.Where(k => AgentParameters.ByName(k) is null && !k.StartsWith("pcmk_", StringComparison.Ordinal)))
         {
-            errors.Add($"unknown parameter '{key}' (known: {string.Join(", ", AgentParameters.All.Select(p => p.Name))})");
+            errors.Add($"unknown parameter '{Shown.Value(key)}' (known: {string.Join(", ", AgentParameters.All.Select(p => p.Name))})");
         }
 
         var action = ActionOf(input);
         if (!AgentParameters.Actions.Contains(action, StringComparer.Ordinal))
         {
-            errors.Add($"action: '{action}' is not supported (supported: {string.Join(", ", AgentParameters.Actions)})");
+            errors.Add($"action: '{Shown.Value(action)}' is not supported (supported: {string.Join(", ", AgentParameters.Actions)})");
         }
 
         var domain = input["domain"]?.TrimStart('.');
         if (domain is not null && !DomainPattern().IsMatch(domain))
         {
-            errors.Add($"domain: '{domain}' is not a DNS domain (letters, digits, '-' and dots)");
+            errors.Add($"domain: '{Shown.Value(domain)}' is not a DNS domain (letters, digits, '-' and dots)");
             domain = null;
         }
 
@@ -79,7 +79,7 @@ internal sealed partial record AgentSettings(
         }
         if (!HostPattern().IsMatch(name))
         {
-            errors.Add($"port/plug: '{name}' is not a host name");
+            errors.Add($"port/plug: '{Shown.Value(name)}' is not a host name");
             return null;
         }
         return domain is not null && !name.Contains('.', StringComparison.Ordinal) ? $"{name}.{domain}" : name;
@@ -99,7 +99,7 @@ internal sealed partial record AgentSettings(
                 || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
                 || string.IsNullOrEmpty(uri.Host))
             {
-                errors.Add($"server: '{text}' is not an https:// (or, for a development daemon, http://) URL");
+                errors.Add($"server: '{Shown.Value(text)}' is not an https:// (or, for a development daemon, http://) URL");
             }
             else if (!servers.Contains(uri))
             {
@@ -125,7 +125,7 @@ internal sealed partial record AgentSettings(
         {
             return TimeSpan.FromSeconds(seconds);
         }
-        errors.Add($"timeout: '{value}' is not a number of seconds between 0 and {MaxTimeout.TotalSeconds:0}");
+        errors.Add($"timeout: '{Shown.Value(value)}' is not a number of seconds between 0 and {MaxTimeout.TotalSeconds:0}");
         return TimeSpan.FromSeconds(AgentParameters.DefaultTimeoutSeconds);
     }
 
@@ -139,7 +139,7 @@ internal sealed partial record AgentSettings(
             case "1" or "true" or "yes" or "on":
                 return true;
             default:
-                errors.Add($"{name}: '{value}' is not a boolean (1/0, true/false, yes/no, on/off)");
+                errors.Add($"{name}: '{Shown.Value(value)}' is not a boolean (1/0, true/false, yes/no, on/off)");
                 return false;
         }
     }
