@@ -56,6 +56,9 @@ internal sealed record BenchOptions
     /// <summary>After the measured runs on the first cluster, one more run with allocation sampling (not counted).</summary>
     public bool AllocationTypes { get; init; }
 
+    /// <summary>Single-host fencings, one after the other, timed for reaction (0: none).</summary>
+    public int ReactionFencings { get; init; } = 40;
+
     /// <summary>Where to write the markdown report (besides stdout); null: stdout only.</summary>
     public string? ReportPath { get; init; }
 
@@ -78,6 +81,7 @@ internal sealed record BenchOptions
           --grace-ms N             claim grace in ms (default 100)
           --timeout-s N            bound of one scenario run in s (default 180)
           --warmup N               unmeasured full-size runs per cluster first (default 3; 0 = none)
+          --reaction N             single-host fencings timed for reaction, shipped defaults (default 40; 0 = none)
           --alloc-types            one extra, unmeasured run sampling allocations by type
           --report FILE            also write the markdown report to FILE
         """;
@@ -113,6 +117,7 @@ internal sealed record BenchOptions
                 "--grace-ms" => o with { ClaimGrace = TimeSpan.FromMilliseconds(Int()) },
                 "--timeout-s" => o with { ScenarioTimeout = TimeSpan.FromSeconds(Int()) },
                 "--warmup" => o with { WarmUpRuns = int.Parse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture) },
+                "--reaction" => o with { ReactionFencings = int.Parse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture) },
                 "--alloc-types" => o with { AllocationTypes = true },
                 "--report" => o with { ReportPath = Next() },
                 _ => throw new ArgumentException($"unknown option {a}"),

@@ -13,7 +13,7 @@ namespace Evacuationd.Bench;
 /// </summary>
 internal static class Program
 {
-    private sealed record ClusterResult(int Members, TxnRates Txn, IReadOnlyList<ScenarioResult> Runs, TimeSpan Startup);
+    private sealed record ClusterResult(int Members, TxnRates Txn, IReadOnlyList<ScenarioResult> Runs, TimeSpan Startup, IReadOnlyList<Reaction> Reactions);
 
     private sealed record AllocationProfile(int Members, ScenarioResult Run, IReadOnlyList<(string Type, long Bytes)> Types);
 
@@ -81,7 +81,14 @@ internal static class Program
                 Progress($"run {run}: {r.Instances} instances in {r.Wall.TotalSeconds:F2} s = {r.RecordsPerSecond:F0} records/s, " +
                     $"{r.WritesPerInstance:F2} writes/instance, done {r.Done}, duplicates {r.Duplicates}");
             }
-            results.Add(new ClusterResult(members, txn, runs, cluster.StartupTime));
+            IReadOnlyList<Reaction> reactions = [];
+            if (o.ReactionFencings > 0)
+            {
+                reactions = await ReactionBench.RunAsync(cluster, o, ct);
+                var first = reactions.Select(r => r.FirstEvacuate).ToList();
+                Progress($"reaction: {reactions.Count} single-host fencings, first evacuate call p50 {F(Stats.Median(first), 1)} ms, p99 {F(Stats.Percentile(first, 99), 1)} ms");
+            }
+            results.Add(new ClusterResult(members, txn, runs, cluster.StartupTime, reactions));
             if (o.AllocationTypes && profile is null)
             {
                 using var sampler = new AllocationSampler();
@@ -142,6 +149,26 @@ internal static class Program
         Line("- writes/instance = (etcd revision after - before) / records: every committed write transaction bumps the revision once, keepalives do not; the 20 fence reports and the host transitions are included.");
         Line("- limit = etcd parallel txn/s / writes per instance: the record rate if etcd's CAS throughput were the only bound; share = median records/s / limit.");
         Line("- evacsim runs with Rebuild = 0 and ServiceDownTime = 0: a powered-off host reads down at once, so evacsim's scheduler can never place a rebuild on a fenced host in the ~100 ms before the engine forces it down (with Nova's 60 s that race is possible, and such a rebuild stalls on the dead host).");
+        if (results.Any(c => c.Reactions.Count > 0))
+        {
+            Line();
+            Line("### Reaction");
+            Line();
+            Line(string.Create(inv, $"{o.ReactionFencings} single-host fencings (5 instances each), one after the other on an idle installation, {o.Daemons} daemons with the shipped defaults ") +
+                "(`EngineOptions` as `evacuationd serve` starts them; only the blast-radius window is widened so every host is taken), reported through the fence intake the gRPC API uses. " +
+                "Milliseconds from the start of the report to: its acknowledgement (the host record committed) and the first evacuate call for that host answered by evacsim. Target: p50 < 50 ms, p99 < 250 ms (3 members).");
+            Line();
+            Line("| members | fencings | acknowledged p50 / p99 | first evacuate p50 / p99 / max | target met |");
+            Line("| ---: | ---: | ---: | ---: | --- |");
+            foreach (var c in results.Where(c => c.Reactions.Count > 0))
+            {
+                var ack = c.Reactions.Select(r => r.Acknowledged).ToList();
+                var first = c.Reactions.Select(r => r.FirstEvacuate).ToList();
+                var met = Stats.Median(first) < 50 && Stats.Percentile(first, 99) < 250 ? "yes" : "no";
+                Line(string.Create(inv, $"| {c.Members} | {c.Reactions.Count} | {F(Stats.Median(ack), 1)} / {F(Stats.Percentile(ack, 99), 1)} | " +
+                    $"{F(Stats.Median(first), 1)} / {F(Stats.Percentile(first, 99), 1)} / {F(first.Max(), 1)} | {met} |"));
+            }
+        }
         Line();
         Line("Checks:");
         Line();
