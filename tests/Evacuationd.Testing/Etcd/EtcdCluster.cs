@@ -10,7 +10,7 @@ namespace Evacuationd.Testing.Etcd;
 
 /// <summary>
 /// One or three etcd members (m1..m3) this test run starts from the local etcd binary, on free
-/// 127.0.0.1 ports, in a temporary folder. Dispose kills every process it started (by PID)
+/// 127.0.0.1 ports (or <see cref="EtcdClusterOptions.ListenAddress"/>), in a temporary folder. Dispose kills every process it started (by PID)
 /// and deletes the folder (kept when env EVACUATIOND_KEEP_ETCD=1).
 /// </summary>
 public sealed class EtcdCluster : IAsyncDisposable
@@ -193,7 +193,11 @@ public sealed class EtcdCluster : IAsyncDisposable
     {
         var baseDirectory = Directory.CreateTempSubdirectory("evacuationd-etcd-").FullName;
         var token = "evacuationd-test-" + Path.GetFileName(baseDirectory);
-        var ports = FreePorts(2 * count);
+        if (options.Tls && !options.ListenAddress.Equals(IPAddress.Loopback))
+        {
+            throw new ArgumentException("a TLS cluster listens on 127.0.0.1 only (its certificates name that address)", nameof(options));
+        }
+        var ports = FreePorts(2 * count, options.ListenAddress);
         var tls = options.Tls ? CreateTls(baseDirectory) : null;
         var members = new List<EtcdMember>();
         for (var i = 1; i <= count; i++)
@@ -257,17 +261,18 @@ public sealed class EtcdCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// <paramref name="count"/> distinct loopback ports nobody listens on now: bind each to port 0,
-    /// read it, and close them all only once all are chosen (so none is handed out twice).
+    /// <paramref name="count"/> distinct ports nobody listens on now on <paramref name="address"/>
+    /// (loopback by default): bind each to port 0, read it, and close them all only once all are
+    /// chosen (so none is handed out twice).
     /// </summary>
-    internal static int[] FreePorts(int count)
+    internal static int[] FreePorts(int count, IPAddress? address = null)
     {
         var listeners = new List<TcpListener>();
         try
         {
             for (var i = 0; i < count; i++)
             {
-                var listener = new TcpListener(IPAddress.Loopback, 0);
+                var listener = new TcpListener(address ?? IPAddress.Loopback, 0);
                 listeners.Add(listener);
                 listener.Start();
             }

@@ -52,4 +52,12 @@ public sealed record EtcdClusterOptions
 
     /// <summary>Keep the data directories after dispose (also when env EVACUATIOND_KEEP_ETCD=1).</summary>
     public bool KeepDirectories { get; init; }
+
+    /// <summary>
+    /// The IPv4 address every member listens on (client and peer ports), 127.0.0.1 by default.
+    /// Another address must exist in the caller's network namespace (the chaos harness runs in
+    /// its own namespace and puts etcd on the bridge, where cut-off daemons cannot reach it).
+    /// Not with <see cref="Tls"/> (its server certificates name 127.0.0.1).
+    /// </summary>
+    public System.Net.IPAddress ListenAddress { get; init; } = System.Net.IPAddress.Loopback;
 }

@@ -7,7 +7,8 @@ using Grpc.Core;
 namespace Evacuationd.Testing.Etcd;
 
 /// <summary>
-/// One etcd process this test run started, on 127.0.0.1 ports chosen free at creation,
+/// One etcd process this test run started, on ports chosen free at creation (127.0.0.1 unless
+/// <see cref="EtcdClusterOptions.ListenAddress"/> says otherwise),
 /// with its data, its log (<c>etcd.log</c>) and its stdout/stderr files in <see cref="Directory"/>.
 /// Created and owned by <see cref="EtcdCluster"/>.
 /// </summary>
@@ -56,12 +57,12 @@ public sealed class EtcdMember
     public int PeerPort { get; }
 
     /// <summary>https with <see cref="EtcdClusterOptions.Tls"/>, else http.</summary>
-    public string ClientUrl => $"{(_tls is null ? "http" : "https")}://127.0.0.1:{ClientPort.ToString(CultureInfo.InvariantCulture)}";
+    public string ClientUrl => $"{(_tls is null ? "http" : "https")}://{_options.ListenAddress}:{ClientPort.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>This member's server certificate and key (with <see cref="EtcdClusterOptions.Tls"/>), in its folder.</summary>
     public EtcdTestCertificateFiles? ServerCertificate { get; }
 
-    public string PeerUrl => $"http://127.0.0.1:{PeerPort.ToString(CultureInfo.InvariantCulture)}";
+    public string PeerUrl => $"http://{_options.ListenAddress}:{PeerPort.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>PID of the current (or last) etcd process of this member; 0 before the first start.</summary>
     public int Pid { get; private set; }
