@@ -30,7 +30,9 @@ internal sealed class EtcdConnection : IDisposable
         _auth = options.UsesAuth ? new EtcdAuthInterceptor(options.Username!, options.Password!, options.RequestTimeout, time) : null;
         // Ours last: innermost, so the token goes on whatever the others send, and a TLS failure
         // is explained before anyone sees it (Authenticate included).
-        var chain = new List<Interceptor>(interceptors ?? []);
+        // Outermost: a call its caller cancelled ends as OperationCanceledException, whatever is inside.
+        var chain = new List<Interceptor> { new CallerCancellation() };
+        chain.AddRange(interceptors ?? []);
         if (_auth is not null)
         {
             chain.Add(_auth);
@@ -60,7 +62,7 @@ internal sealed class EtcdConnection : IDisposable
                 o.Credentials = ChannelCredentials.SecureSsl;
                 unused?.Dispose();
             }
-        }, interceptors: chain.Count == 0 ? null : [.. chain]);
+        }, interceptors: [.. chain]);
         var connection = _client.GetConnection();
         _auth?.Attach(connection.AuthClient);
         Kv = connection.KVClient;
@@ -104,4 +106,32 @@ internal sealed class EtcdConnection : IDisposable
     /// <summary>etcd refused a put bound to a lease that no longer exists: the whole transaction failed.</summary>
     public static bool IsLeaseNotFound(RpcException ex) =>
         ex.StatusCode == StatusCode.NotFound && ex.Status.Detail.Contains("lease not found", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>
+/// A unary call cancelled by its caller's token ends with <see cref="OperationCanceledException"/>
+/// (what the engine expects of every store: the lease was lost, the daemon stops), not with
+/// RpcException(Cancelled), which read as a failure of the record's handling ("runner failed
+/// unexpectedly"). A missed deadline stays RpcException(DeadlineExceeded): an unknown outcome.
+/// </summary>
+internal sealed class CallerCancellation : Interceptor
+{
+    public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncUnaryCallContinuation<TRequest, TResponse> continuation)
+    {
+        var call = continuation(request, context);
+        return new AsyncUnaryCall<TResponse>(Translate(call.ResponseAsync, context.Options.CancellationToken), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
+    }
+
+    /// <summary>The caller's own cancellation as such, from any RpcException(Cancelled) while its token is cancelled.</summary>
+    public static async Task<T> Translate<T>(Task<T> response, CancellationToken ct)
+    {
+        try
+        {
+            return await response.ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && ct.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("the etcd call was cancelled by its caller", ex, ct);
+        }
+    }
 }

@@ -36,6 +36,11 @@ public sealed partial class EtcdEvacuationStore
                 {
                     break; // the stream broke (member gone, leader change): reopen from `next`
                 }
+                catch (RpcException ex) when (ct.IsCancellationRequested)
+                {
+                    // The caller ended the watch (a resync, a stop): not a broken stream.
+                    throw new OperationCanceledException("the watch was cancelled by its caller", ex, ct);
+                }
                 if (response.CompactRevision > 0)
                 {
                     throw new WatchCompactedException(next - 1, response.CompactRevision);
@@ -75,6 +80,10 @@ public sealed partial class EtcdEvacuationStore
         catch (RpcException) when (!ct.IsCancellationRequested)
         {
             return false;
+        }
+        catch (RpcException ex) when (ct.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("the watch was cancelled by its caller", ex, ct);
         }
         catch (InvalidOperationException) when (!ct.IsCancellationRequested)
         {

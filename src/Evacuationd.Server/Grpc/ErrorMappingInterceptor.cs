@@ -24,6 +24,11 @@ internal sealed partial class ErrorMappingInterceptor(ILogger<ErrorMappingInterc
         {
             return await continuation(request, context).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // The caller went away: nothing to report, nothing to log.
+            throw new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled by its caller"));
+        }
         catch (RpcException ex) when (ex.Status.Detail.Length > MaxDetail)
         {
             throw Short(ex.Status);

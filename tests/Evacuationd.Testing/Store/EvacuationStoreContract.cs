@@ -884,6 +884,23 @@ public abstract class EvacuationStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AWatchItsCallerCancelsEndsWithOperationCanceled()
+    {
+        // The daemon cancels its watch for every periodic resync: that is not a failure.
+        var first = await Store.PutHostIfAsync(StoreRecords.Host("compute-01"), 0, None);
+        var second = await Store.PutHostIfAsync(StoreRecords.Host("compute-02"), 0, None);
+        using var cancel = new CancellationTokenSource();
+        await using var changes = Store.WatchAsync(first.Revision, cancel.Token).GetAsyncEnumerator(cancel.Token);
+        Assert.True(await changes.MoveNextAsync());
+        Assert.Equal(second.Revision, changes.Current.Revision);
+
+        var waiting = changes.MoveNextAsync().AsTask(); // nothing more comes: waits on the open stream
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+    }
+
+    [Fact]
     public async Task WatchFromACompactedRevisionThrowsWatchCompacted()
     {
         var first = await Store.PutHostIfAsync(StoreRecords.Host("compute-01"), 0, None);
