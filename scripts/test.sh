@@ -3,12 +3,13 @@
 # "N passed, N failed". Installs what a tier needs when it is missing (this tier list
 # grows: etcd, Pacemaker and Nova tiers install their Debian packages here).
 #
-# usage: scripts/test.sh [--no-demo] [--no-pacemaker] [--no-nova] [--no-model]
+# usage: scripts/test.sh [--no-demo] [--no-pacemaker] [--no-nova] [--no-chaos] [--no-model]
 #   CI=true   a tier whose server cannot start fails (never skips)
 # Tiers: build; dotnet tests (unit, contract, in-process, real etcd); the README's demo;
 # Pacemaker end to end (pacemaker/test/e2e.sh: a real cluster in network namespaces, as root);
 # real Nova (tests/real-nova: Debian's Nova with the fake driver; the compute contract and
-# end to end, as root); the protocol model (model/check.sh: SPIN).
+# end to end, as root); chaos (scripts/chaos.sh --ci: faults of every kind while hosts are
+# fenced, then the safety invariants checked, as root); the protocol model (model/check.sh: SPIN).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -16,14 +17,16 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 run_demo=1
 run_pacemaker=1
 run_nova=1
+run_chaos=1
 run_model=1
 for a in "$@"; do
   case "$a" in
     --no-demo) run_demo=0 ;;
     --no-pacemaker) run_pacemaker=0 ;;
     --no-nova) run_nova=0 ;;
+    --no-chaos) run_chaos=0 ;;
     --no-model) run_model=0 ;;
-    *) echo "usage: scripts/test.sh [--no-demo] [--no-pacemaker] [--no-nova] [--no-model]" >&2; exit 2 ;;
+    *) echo "usage: scripts/test.sh [--no-demo] [--no-pacemaker] [--no-nova] [--no-chaos] [--no-model]" >&2; exit 2 ;;
   esac
 done
 
@@ -173,6 +176,17 @@ if [ "$run_nova" -eq 1 ]; then
       skip_or_fail nova "tests/real-nova/start.sh failed (logs in $results/nova-logs)"
     fi
     BASE=$nova_base tests/real-nova/stop.sh > /dev/null 2>&1 || true
+  fi
+fi
+
+if [ "$run_chaos" -eq 1 ]; then
+  step "tier chaos: faults of every kind while hosts are fenced, then the invariants (scripts/chaos.sh --ci)"
+  if [ "$(id -u)" -ne 0 ]; then
+    skip_or_fail chaos "needs root (network namespaces)"
+  elif need ip iproute2 && need openssl openssl && need etcd etcd-server; then
+    script_tier chaos chaos scripts/chaos.sh --ci
+  else
+    skip_or_fail chaos "could not install iproute2/openssl/etcd-server"
   fi
 fi
 
