@@ -11,7 +11,7 @@
 #   --ci     (default) every fault kind once, fixed seed, 40 hosts x 25 instances, a few
 #            minutes; the last line is `chaos: N passed, N failed` (N = invariant checks +
 #            one "fault injected" check per kind)
-#   --soak   --faults N (default 50) faults from every kind on 64 hosts x 25 instances; also
+#   --soak   --faults N (default 50) faults from every kind on 96 hosts x 25 instances; also
 #            writes docs/chaos-soak.md (the figures, the command, the date, the machine)
 #   --keep   keep the work folder (logs of every process, figures.md) even when all passed
 #   other options go to the harness (`--hosts`, `--instances-per-host`, `--faults`,
@@ -103,6 +103,8 @@ net_up() {
 say "build (Release, warnings are errors)"
 dotnet build src/Evacuationd.Server/Evacuationd.Server.csproj -c Release -nologo -v quiet -warnaserror >&2 || broken "build failed"
 dotnet build tools/Evacuationd.Chaos/Evacuationd.Chaos.csproj -c Release -nologo -v quiet -warnaserror >&2 || broken "build failed"
+# What was built (for the soak's report): the commit, and whether src/ or tools/ differed from it.
+built="commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src tools 2>/dev/null || echo ' (with uncommitted changes in src/ or tools/)')"
 bin=$root/src/Evacuationd.%s/bin/Release/net10.0/%s
 # shellcheck disable=SC2059
 evacuationd=$(printf "$bin" Server evacuationd)
@@ -144,7 +146,7 @@ if [ "$mode" = --soak ] && [ -s "$work/report.md" ]; then
     echo "- command: \`scripts/chaos.sh --soak --seed $seed${pass[*]:+ ${pass[*]}}\` (${elapsed} s, harness exit $status)"
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) cores (${cpu:-unknown CPU}), RAM $ram, kernel $(uname -r); load average before $load_before, after $load_after"
-    echo "- software: $(etcd --version 2>/dev/null | head -n 1), .NET SDK $(dotnet --version), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src tools 2>/dev/null || echo ' (with uncommitted changes)')"
+    echo "- software: $(etcd --version 2>/dev/null | head -n 1), .NET SDK $(dotnet --version), built from $built"
     echo
     cat "$work/report.md"
   } > "$root/docs/chaos-soak.md"

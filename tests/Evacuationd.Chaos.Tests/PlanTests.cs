@@ -42,17 +42,27 @@ public sealed class PlanTests
     }
 
     [Fact]
-    public void ASoakPlanHasTheFaultsAskedForOfEveryKindAndKeepsHealthyHosts()
+    public void ASoakPlanHasTheFaultsAskedForOfEveryKindEachWithAFenceAndKeepsHealthyHosts()
     {
-        var o = new ChaosOptions { Mode = ChaosMode.Soak, Hosts = 64, Faults = 50, Seed = 99 };
+        var o = ChaosOptions.Parse(["--soak", "--seed", "99", "--print-plan"]);
 
         var plan = Create(o);
 
-        Assert.Equal(50, plan.Faults.Count());
+        Assert.Equal((96, 50), (o.Hosts, plan.Faults.Count()));
         Assert.Equal(FaultKinds.All.Order(), plan.Faults.Select(f => f.Kind).Distinct().Order());
-        Assert.True(plan.FencedHosts.Count() <= 64 - 16, $"{plan.FencedHosts.Count()} hosts fenced");
-        Assert.True(plan.FencedHosts.Count() * o.InstancesPerHost >= 1000, $"{plan.FencedHosts.Count()} hosts fenced");
+        Assert.Equal(50, plan.Steps.OfType<FenceStep>().Count(f => !f.Burst)); // every fault meets records in flight
         Assert.True(plan.Steps.OfType<FenceStep>().Count(f => f.Burst) >= 2);
+        Assert.True(plan.FencedHosts.Count() <= 96 - 24, $"{plan.FencedHosts.Count()} hosts fenced");
+        Assert.True(plan.FencedHosts.Count() * o.InstancesPerHost >= 1000, $"{plan.FencedHosts.Count()} hosts fenced");
+    }
+
+    [Fact]
+    public void ASmallSoakStillKeepsAQuarterOfTheHostsHealthy()
+    {
+        var plan = Create(new ChaosOptions { Mode = ChaosMode.Soak, Hosts = 40, Faults = 80, Seed = 3 });
+
+        Assert.Equal(80, plan.Faults.Count());
+        Assert.Equal(30, plan.FencedHosts.Count());
     }
 
     private static Plan Create(ChaosOptions o) => Plan.Create(o, Timings, ChaosRun.BurstSize(Timings));

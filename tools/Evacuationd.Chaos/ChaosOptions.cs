@@ -20,7 +20,7 @@ internal sealed record ChaosOptions
         "                         [--rebuild-ms MS] [--max-parallel-rebuilds N] [--netns-prefix P] [--report FILE]\n" +
         "                         [--drain-timeout S]\n" +
         "  --ci (default)   every fault kind once, seed 20260401, 40 hosts x 25 instances\n" +
-        "  --soak           --faults (default 50) faults drawn from every kind, 64 hosts x 25 instances\n" +
+        "  --soak           --faults (default 50) faults drawn from every kind, 96 hosts x 25 instances\n" +
         "  --report FILE    write the figures table (markdown) there\n" +
         "  --print-plan     print the seeded plan and exit (no root, nothing started)\n" +
         "Runs inside the hub namespace that scripts/chaos.sh creates (root).";
@@ -83,7 +83,9 @@ internal sealed record ChaosOptions
         }
         if (o.Mode == ChaosMode.Soak && !hosts)
         {
-            o = o with { Hosts = 64 };
+            // Enough hosts that every one of 50 faults comes with a fence (and bursts besides),
+            // with a quarter of them left healthy.
+            o = o with { Hosts = 96 };
         }
         if (o.Mode == ChaosMode.Ci && faults)
         {
