@@ -91,7 +91,7 @@ internal static class ChaosRun
                 drained, Stopwatch.GetElapsedTime(Started));
             var checks = new Checks(facts);
             var results = checks.All();
-            var figures = Report.Figures(facts, checks, results);
+            var figures = Report.Figures(facts, checks, results, DaemonLogs.Count(daemons.Select(d => d.Log)));
             await File.WriteAllTextAsync(Path.Combine(o.Work, "figures.md"), figures, ct);
             if (o.Report is not null)
             {

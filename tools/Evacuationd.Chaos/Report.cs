@@ -7,7 +7,7 @@ namespace Evacuationd.Chaos;
 /// <summary>The figures of a run as a markdown table (the soak's table in docs/ is this).</summary>
 internal static class Report
 {
-    public static string Figures(RunFacts f, Checks checks, IReadOnlyList<CheckResult> results)
+    public static string Figures(RunFacts f, Checks checks, IReadOnlyList<CheckResult> results, IReadOnlyDictionary<string, int> daemonLog)
     {
         var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
@@ -42,7 +42,12 @@ internal static class Report
         sb.Append(inv, $"| evacuate calls accepted by Nova / attempts recorded | {f.Calls.Count(c => c.StatusCode == 200)} / {records.Sum(r => r.Attempt)} |\n");
         sb.Append(inv, $"| duplicate evacuations (evacsim) | {f.Stats.DuplicateEvacuations} |\n");
         sb.Append(inv, $"| Nova faults injected by evacsim | {string.Join(", ", f.Stats.FaultsInjected.Select(kv => $"{kv.Key} {kv.Value}"))} |\n");
-        sb.Append(inv, $"| etcd revisions replayed | {f.History.Count} |\n\n");
+        sb.Append(inv, $"| etcd revisions replayed | {f.History.Count} |\n");
+        foreach (var (what, count) in daemonLog)
+        {
+            sb.Append(inv, $"| daemon logs: {what} | {count} |\n");
+        }
+        sb.Append('\n');
 
         var ended = records.Where(r => r.State is not RecordState.Done).GroupBy(r => $"{r.State.Name()}: {Shorten(r.Reason)}").OrderByDescending(g => g.Count()).ToList();
         if (ended.Count > 0)
