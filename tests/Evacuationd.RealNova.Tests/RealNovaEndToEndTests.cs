@@ -82,7 +82,10 @@ public sealed class RealNovaEndToEndTests(EtcdSingleFixture etcd) : IClassFixtur
         var loop = await run;
 
         var service = await _admin.ServiceAsync(host);
-        Assert.True(service.Healthy, $"{host}: {service}\n{loop}");
+        Assert.False(service.ForcedDown, $"{host}: {service}\n{loop}");
+        Assert.True(service.Enabled, $"{host}: {service}\n{loop}");
+        // "up" is Nova's view of the restarted nova-compute's heartbeat (every 10 s): it follows.
+        await UntilAsync(async () => (await _admin.ServiceAsync(host)).Up ? service : null, $"{host}'s nova-compute to be up");
         await AssertEvacuatedOnceAsync(host, servers, "completed");
         Assert.Equal(HostState.Released, released.State);
     }
