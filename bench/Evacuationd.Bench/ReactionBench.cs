@@ -8,7 +8,6 @@ using Evacuationd.Nova;
 using Evacuationd.Simulator;
 using Evacuationd.Simulator.Model;
 using Evacuationd.Testing.Etcd;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Evacuationd.Bench;
 
@@ -45,58 +44,30 @@ internal static class ReactionBench
         };
         var novaOptions = new NovaClientOptions { AuthUrl = simulator.IdentityUrl.ToString(), Username = "admin", Password = "x", ProjectName = "admin" };
 
-        var disposables = new List<IDisposable>();
-        var daemons = new List<EvacuationDaemon>();
-        try
+        await using var daemons = await BenchDaemons.StartAsync(o.Daemons, "reaction", engine, etcdOptions, novaOptions, time, ct);
+        var reporter = daemons.Observer;
+        var intake = new FenceIntake(reporter, time, "bench", engine.Policy);
+        var reactions = new List<Reaction>();
+        foreach (var host in fenced)
         {
-            for (var i = 1; i <= o.Daemons; i++)
+            var mine = sim.ListInstances().Where(i => i.Host == host).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+            sim.PowerOff(host);
+            var startedAt = time.GetUtcNow();
+            var started = Stopwatch.GetTimestamp();
+            var decision = await intake.ReportAsync(new FenceReport(host, FenceSource.FenceAgent, "bench fencer"), ct);
+            var acknowledged = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (decision.Outcome != FenceOutcome.Created)
             {
-                var store = new EtcdEvacuationStore(etcdOptions, time);
-                var compute = new NovaComputeClient(novaOptions, time);
-                disposables.Add(store);
-                disposables.Add(compute);
-                var daemon = new EvacuationDaemon(engine.ForDaemon($"reaction-{i}"), store, compute, time, NullLoggerFactory.Instance);
-                daemons.Add(daemon);
-                await daemon.StartAsync(ct);
+                throw new InvalidOperationException($"{host}: the report was not taken as new: {decision.Outcome}: {decision.Message}");
             }
-            var reporter = new EtcdEvacuationStore(etcdOptions, time);
-            disposables.Add(reporter);
-            _ = await reporter.ListHostsAsync(ct);
-            var intake = new FenceIntake(reporter, time, "bench", engine.Policy);
-
-            var reactions = new List<Reaction>();
-            foreach (var host in fenced)
-            {
-                var mine = sim.ListInstances().Where(i => i.Host == host).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
-                sim.PowerOff(host);
-                var startedAt = time.GetUtcNow();
-                var started = Stopwatch.GetTimestamp();
-                var decision = await intake.ReportAsync(new FenceReport(host, FenceSource.FenceAgent, "bench fencer"), ct);
-                var acknowledged = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                if (decision.Outcome != FenceOutcome.Created)
-                {
-                    throw new InvalidOperationException($"{host}: the report was not taken as new: {decision.Outcome}: {decision.Message}");
-                }
-                await UntilEndedAsync(reporter, host, ct);
-                var first = sim.GetRequestLog()
-                    .Where(r => r.At >= startedAt && r.Method == "POST" && r.Path.EndsWith("/action", StringComparison.Ordinal) && mine.Any(id => r.Path.Contains(id, StringComparison.Ordinal)))
-                    .Min(r => (DateTimeOffset?)r.At)
-                    ?? throw new InvalidOperationException($"{host}: no evacuate call was made");
-                reactions.Add(new Reaction(acknowledged, (first - startedAt).TotalMilliseconds));
-            }
-            return reactions;
+            await UntilEndedAsync(reporter, host, ct);
+            var first = sim.GetRequestLog()
+                .Where(r => r.At >= startedAt && r.Method == "POST" && r.Path.EndsWith("/action", StringComparison.Ordinal) && mine.Any(id => r.Path.Contains(id, StringComparison.Ordinal)))
+                .Min(r => (DateTimeOffset?)r.At)
+                ?? throw new InvalidOperationException($"{host}: no evacuate call was made");
+            reactions.Add(new Reaction(acknowledged, (first - startedAt).TotalMilliseconds));
         }
-        finally
-        {
-            foreach (var d in daemons)
-            {
-                await d.DisposeAsync();
-            }
-            foreach (var d in disposables)
-            {
-                d.Dispose();
-            }
-        }
+        return reactions;
     }
 
     /// <summary>Reads the host record until its fencing ended (the bench's own pace; not part of any figure).</summary>

@@ -13,7 +13,6 @@ using Evacuationd.Simulator;
 using Evacuationd.Simulator.Model;
 using Evacuationd.Testing.Etcd;
 using Grpc.Core;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Evacuationd.Bench;
 
@@ -76,104 +75,72 @@ internal static partial class ScenarioBench
         };
         var novaOptions = new NovaClientOptions { AuthUrl = simulator.IdentityUrl.ToString(), Username = "admin", Password = "x", ProjectName = "admin" };
 
-        var stores = new List<EtcdEvacuationStore>();
-        var computes = new List<NovaComputeClient>();
-        var daemons = new List<EvacuationDaemon>();
+        // the reporter and the observer warm their connections before the clock starts
+        await using var daemons = await BenchDaemons.StartAsync(o.Daemons, "bench", engine, etcdOptions, novaOptions, time, ct);
+        var observer = daemons.Observer;
+
+        foreach (var h in fenced)
+        {
+            sim.PowerOff(h);
+        }
+        var kv = cluster.Client.GetConnection().KVClient;
+        var before = await RevisionAsync(kv, ct);
+        var countersBefore = await Counters.ReadAsync(cluster, http, ct);
+
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bound.CancelAfter(o.ScenarioTimeout);
+        var allEnded = WaitForHostsAsync(observer, before, fenced, bound.Token);
+
+        var startedAt = time.GetUtcNow();
+        var started = Stopwatch.GetTimestamp();
+        var intake = new FenceIntake(observer, time, "bench");
         try
         {
-            for (var i = 1; i <= o.Daemons; i++)
+            var decisions = await Task.WhenAll(fenced.Select(h =>
+                intake.ReportAsync(new FenceReport(h, FenceSource.FenceAgent, "bench fencer"), bound.Token)));
+            if (decisions.FirstOrDefault(d => d.Outcome != FenceOutcome.Created) is { } odd)
             {
-                var store = new EtcdEvacuationStore(etcdOptions, time);
-                stores.Add(store);
-                var compute = new NovaComputeClient(novaOptions, time);
-                computes.Add(compute);
-                var daemon = new EvacuationDaemon(engine.ForDaemon($"bench-{i}"), store, compute, time, NullLoggerFactory.Instance);
-                daemons.Add(daemon);
-                await daemon.StartAsync(ct);
+                throw new InvalidOperationException($"a report was not taken as new: {odd.Outcome}: {odd.Message}");
             }
-            var observer = new EtcdEvacuationStore(etcdOptions, time);
-            stores.Add(observer);
-            // the reporter and the observer warm their connections before the clock starts
-            _ = await observer.ListHostsAsync(ct);
-
-            foreach (var h in fenced)
-            {
-                sim.PowerOff(h);
-            }
-            var kv = cluster.Client.GetConnection().KVClient;
-            var before = await RevisionAsync(kv, ct);
-            var countersBefore = await Counters.ReadAsync(cluster, http, ct);
-
-            using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            bound.CancelAfter(o.ScenarioTimeout);
-            var allEnded = WaitForHostsAsync(observer, before, fenced, bound.Token);
-
-            var startedAt = time.GetUtcNow();
-            var started = Stopwatch.GetTimestamp();
-            var intake = new FenceIntake(observer, time, "bench");
-            try
-            {
-                var decisions = await Task.WhenAll(fenced.Select(h =>
-                    intake.ReportAsync(new FenceReport(h, FenceSource.FenceAgent, "bench fencer"), bound.Token)));
-                if (decisions.FirstOrDefault(d => d.Outcome != FenceOutcome.Created) is { } odd)
-                {
-                    throw new InvalidOperationException($"a report was not taken as new: {odd.Outcome}: {odd.Message}");
-                }
-                await allEnded;
-            }
-            catch (Exception e) when (e is OperationCanceledException or RpcException && bound.IsCancellationRequested && !ct.IsCancellationRequested)
-            {
-                var snapshot = await observer.ReadSnapshotAsync(ct);
-                throw new TimeoutException($"not every host record ended within {o.ScenarioTimeout}: " +
-                    string.Join(", ", snapshot.Instances.GroupBy(v => v.Value.State).Select(g => $"{g.Key.Name()}={g.Count()}")));
-            }
-            finally
-            {
-                if (!allEnded.IsCompleted)
-                {
-                    // a failed report or a timeout: stop the watch before its store is disposed
-                    await bound.CancelAsync();
-                    await allEnded.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                }
-            }
-            var wall = Stopwatch.GetElapsedTime(started);
-            var after = await RevisionAsync(kv, ct);
-            var countersAfter = await Counters.ReadAsync(cluster, http, ct);
-
-            var final = await observer.ReadSnapshotAsync(ct);
-            var records = final.Instances.Select(v => v.Value).ToList();
-            var hostRecords = final.Hosts.Select(v => v.Value).ToList();
-            var stats = sim.GetStats();
-            return new ScenarioResult(
-                instances,
-                wall,
-                after - before,
-                records.Count(r => r.State == RecordState.Done),
-                hostRecords.Count(h => h.State == HostState.Done),
-                stats.DuplicateEvacuations,
-                countersAfter - countersBefore,
-                NovaCalls(sim.GetRequestLog().Where(r => r.At >= startedAt)),
-                Spread.Of(hostRecords.Select(h => Since(startedAt, Entered(h.History, HostState.Evacuating.Name()))).OfType<double>().ToList()),
-                Spread.Of(records.Select(r => Since(startedAt, Entered(r.History, RecordState.Done.Name()))).OfType<double>().ToList()),
-                Spread.Of(records.Select(r => Between(r.CreatedAt, Entered(r.History, RecordState.Evacuating.Name()))).OfType<double>().ToList()),
-                Spread.Of(records.Select(r => Between(Entered(r.History, RecordState.Evacuating.Name()), Entered(r.History, RecordState.Rebuilding.Name()))).OfType<double>().ToList()),
-                Spread.Of(records.Select(r => Between(Entered(r.History, RecordState.Rebuilding.Name()), Entered(r.History, RecordState.Done.Name()))).OfType<double>().ToList()));
+            await allEnded;
+        }
+        catch (Exception e) when (e is OperationCanceledException or RpcException && bound.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            var snapshot = await observer.ReadSnapshotAsync(ct);
+            throw new TimeoutException($"not every host record ended within {o.ScenarioTimeout}: " +
+                string.Join(", ", snapshot.Instances.GroupBy(v => v.Value.State).Select(g => $"{g.Key.Name()}={g.Count()}")));
         }
         finally
         {
-            foreach (var d in daemons)
+            if (!allEnded.IsCompleted)
             {
-                await d.DisposeAsync();
-            }
-            foreach (var s in stores)
-            {
-                s.Dispose();
-            }
-            foreach (var c in computes)
-            {
-                c.Dispose();
+                // a failed report or a timeout: stop the watch before its store is disposed
+                await bound.CancelAsync();
+                await allEnded.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
+        var wall = Stopwatch.GetElapsedTime(started);
+        var after = await RevisionAsync(kv, ct);
+        var countersAfter = await Counters.ReadAsync(cluster, http, ct);
+
+        var final = await observer.ReadSnapshotAsync(ct);
+        var records = final.Instances.Select(v => v.Value).ToList();
+        var hostRecords = final.Hosts.Select(v => v.Value).ToList();
+        var stats = sim.GetStats();
+        return new ScenarioResult(
+            instances,
+            wall,
+            after - before,
+            records.Count(r => r.State == RecordState.Done),
+            hostRecords.Count(h => h.State == HostState.Done),
+            stats.DuplicateEvacuations,
+            countersAfter - countersBefore,
+            NovaCalls(sim.GetRequestLog().Where(r => r.At >= startedAt)),
+            Spread.Of(hostRecords.Select(h => Since(startedAt, Entered(h.History, HostState.Evacuating.Name()))).OfType<double>().ToList()),
+            Spread.Of(records.Select(r => Since(startedAt, Entered(r.History, RecordState.Done.Name()))).OfType<double>().ToList()),
+            Spread.Of(records.Select(r => Between(r.CreatedAt, Entered(r.History, RecordState.Evacuating.Name()))).OfType<double>().ToList()),
+            Spread.Of(records.Select(r => Between(Entered(r.History, RecordState.Evacuating.Name()), Entered(r.History, RecordState.Rebuilding.Name()))).OfType<double>().ToList()),
+            Spread.Of(records.Select(r => Between(Entered(r.History, RecordState.Rebuilding.Name()), Entered(r.History, RecordState.Done.Name()))).OfType<double>().ToList()));
     }
 
     /// <summary>etcd's current revision (header of a linearizable read).</summary>
