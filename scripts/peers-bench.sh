@@ -37,7 +37,8 @@ quick=0 keep=0 reuse=0 doc=
 # only the preferred daemon observes a fresh record for its first 10 s (instead of 1 s)
 TUNED="--Engine:Workflow:PollInterval=00:00:05 --Engine:ClaimGrace=00:00:10"
 extra=()
-command_line="scripts/peers-bench.sh${*:+ $*}"
+command_line=scripts/peers-bench.sh
+for a in "$@"; do [[ $a == *[[:space:]]* ]] && command_line+=" \"$a\"" || command_line+=" $a"; done
 while [ $# -gt 0 ]; do
   case $1 in
     --sizes) sizes=$2; shift 2 ;;
@@ -210,7 +211,7 @@ settings="defaults of deploy/evacuationd.sample.json's Engine section"
 {
   printf 'command_line=%q\n' "$command_line"
   printf 'started=%q\n' "$started"
-  printf 'duration=%q\n' "$(( ($(date +%s) - started_s) / 60 )) min"
+  printf 'duration=%q\n' "$(( ($(date +%s) - started_s + 30) / 60 )) min"
   printf 'machine=%q\n' "$(nproc) cores ($(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1)), $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Debian $(cat /etc/debian_version), kernel $(uname -r)"
   printf 'nova=%q\n' "$(dpkg-query -W -f='${Version}' python3-nova)"
   printf 'masakari=%q\n' "$(dpkg-query -W -f='${Version}' python3-masakari)"
