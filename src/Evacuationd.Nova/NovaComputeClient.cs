@@ -76,14 +76,27 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
     public Task<IReadOnlyList<ServerView>> ListServersOnHostAsync(string host, CancellationToken ct) =>
         _nova.MeasureAsync(NovaCalls.ListServers, () => ListServersAsync(host, ct), ct);
 
-    private async Task<IReadOnlyList<ServerView>> ListServersAsync(string host, CancellationToken ct)
+    private Task<IReadOnlyList<ServerView>> ListServersAsync(string host, CancellationToken ct) =>
+        ListServerPagesAsync("list the host's servers", $"host={Uri.EscapeDataString(host)}", ct);
+
+    public Task<IReadOnlyList<ServerView>> ListServersChangedSinceAsync(DateTimeOffset since, CancellationToken ct) =>
+        _nova.MeasureAsync(NovaCalls.ListChangedServers, async () =>
+        {
+            // With changes-since Nova also lists deleted servers (status DELETED): they are left out,
+            // so that a deleted server reads as absent, as a GET of it would.
+            var changed = await ListServerPagesAsync("list the servers changed since a time",
+                $"changes-since={Uri.EscapeDataString(since.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", System.Globalization.CultureInfo.InvariantCulture))}", ct).ConfigureAwait(false);
+            return (IReadOnlyList<ServerView>)changed.Where(s => !string.Equals(s.Status, "DELETED", StringComparison.OrdinalIgnoreCase)).ToList();
+        }, ct);
+
+    /// <summary>servers/detail of all tenants with <paramref name="filter"/>, every page.</summary>
+    private async Task<IReadOnlyList<ServerView>> ListServerPagesAsync(string op, string filter, CancellationToken ct)
     {
-        const string op = "list the host's servers";
         var servers = new List<ServerView>();
         string? marker = null;
         while (true)
         {
-            var path = $"servers/detail?all_tenants=1&host={Uri.EscapeDataString(host)}&limit={_options.PageSize}" +
+            var path = $"servers/detail?all_tenants=1&{filter}&limit={_options.PageSize}" +
                        (marker is null ? "" : $"&marker={Uri.EscapeDataString(marker)}");
             var r = NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Get, path, null, true, ct).ConfigureAwait(false), op);
             var page = (r.Body?["servers"] as JsonArray ?? []).OfType<JsonNode>().Select(NovaJson.Server).ToList();
@@ -125,6 +138,31 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
             .Select(NovaJson.Migration)
             .OrderByDescending(m => m.Id)
             .ToList();
+    }
+
+    public Task<IReadOnlyList<MigrationView>> ListEvacuationMigrationsFromHostAsync(string sourceHost, CancellationToken ct) =>
+        _nova.MeasureAsync(NovaCalls.ListHostMigrations, () => ListHostMigrationsAsync(sourceHost, ct), ct);
+
+    private async Task<IReadOnlyList<MigrationView>> ListHostMigrationsAsync(string sourceHost, CancellationToken ct)
+    {
+        const string op = "list the host's evacuation migrations";
+        var all = new List<MigrationView>();
+        string? marker = null;
+        while (true)
+        {
+            // From 2.59 Nova pages this list (newest first, marker = a migration's uuid); before, one answer holds all.
+            var path = $"os-migrations?source_compute={Uri.EscapeDataString(sourceHost)}&migration_type=evacuation" +
+                       (marker is null ? "" : $"&limit={_options.PageSize}&marker={Uri.EscapeDataString(marker)}");
+            var r = NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Get, path, null, true, ct).ConfigureAwait(false), op);
+            var page = (r.Body?["migrations"] as JsonArray ?? []).OfType<JsonNode>().ToList();
+            all.AddRange(page.Select(NovaJson.Migration));
+            var hasNext = r.Body?["migrations_links"] is JsonArray links && links.Any(l => NovaJson.Str(l?["rel"]) == "next");
+            if (page.Count == 0 || !hasNext || NovaJson.Str(page[^1]["uuid"]) is not { } last)
+            {
+                return all.OrderByDescending(m => m.Id).ToList();
+            }
+            marker = last;
+        }
     }
 
     public Task<EvacuateOutcome> EvacuateAsync(string instanceUuid, string? targetHost, CancellationToken ct)

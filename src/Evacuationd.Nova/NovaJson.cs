@@ -77,5 +77,8 @@ internal static class NovaJson
         SourceCompute: Str(m["source_compute"]),
         DestCompute: Str(m["dest_compute"]),
         CreatedAt: Time(m["created_at"]) ?? DateTimeOffset.MinValue,
-        UpdatedAt: Time(m["updated_at"]));
+        UpdatedAt: Time(m["updated_at"]))
+    {
+        InstanceUuid = Str(m["instance_uuid"]),
+    };
 }

@@ -29,6 +29,12 @@ public static class NovaCalls
     public const string ListServers = "list_servers";
     public const string GetServer = "get_server";
     public const string ListMigrations = "list_migrations";
+
+    /// <summary>The evacuation migrations from one source host (the engine's batched observation).</summary>
+    public const string ListHostMigrations = "list_host_migrations";
+
+    /// <summary>Servers of all tenants changed since a time (the engine's batched observation).</summary>
+    public const string ListChangedServers = "list_changed_servers";
     public const string Evacuate = "evacuate";
 
     /// <summary>Glance: the image's properties (the image-property evacuable filter).</summary>

@@ -105,6 +105,30 @@ public class ServerTests
     }
 
     [Fact]
+    public async Task ChangesSinceListsServersUpdatedSinceThenDeletedOnesToo()
+    {
+        await using var c = await TestCloud.StartAsync(hosts: 2, perHost: 2);
+        var vms = c.InstancesOn("compute-01");
+        c.Advance(2000); // 09:01:22
+        await c.PostAsync($"compute/v2.1/servers/{vms[0]}/action", """{"lock":{}}""");
+        await c.SendAsync(HttpMethod.Delete, $"compute/v2.1/servers/{vms[1]}");
+
+        var changed = await c.GetAsync("compute/v2.1/servers/detail?all_tenants=1&changes-since=2026-11-23T09:01:21Z");
+        var listed = changed.Json!["servers"]!.AsArray().ToDictionary(s => S(s!["id"]), s => s!);
+        var none = await c.GetAsync("compute/v2.1/servers/detail?all_tenants=1&changes-since=2026-11-23T09:01:23Z");
+        var bad = await c.GetAsync("compute/v2.1/servers/detail?all_tenants=1&changes-since=yesterday");
+
+        // Nova lists what changed at or after the time, deleted servers included (status DELETED).
+        Assert.Equal(new[] { vms[0], vms[1] }.Order(StringComparer.Ordinal), listed.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("ACTIVE", S(listed[vms[0]]["status"]));
+        Assert.Equal("DELETED", S(listed[vms[1]]["status"]));
+        Assert.Equal("deleted", S(listed[vms[1]]["OS-EXT-STS:vm_state"]));
+        Assert.Empty(none.Json!["servers"]!.AsArray());
+        Assert.Equal(HttpStatusCode.BadRequest, bad.Status);
+        Assert.Contains("changes-since", S(bad.Json!["badRequest"]!["message"]), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task UnknownMarkerIs400()
     {
         await using var c = await TestCloud.StartAsync();

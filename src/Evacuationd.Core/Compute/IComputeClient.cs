@@ -47,6 +47,18 @@ public interface IComputeClient
     /// <summary>The instance's evacuation migrations, newest first.</summary>
     Task<IReadOnlyList<MigrationView>> ListEvacuationMigrationsAsync(string instanceUuid, CancellationToken ct);
 
+    /// <summary>
+    /// Every evacuation migration whose source is <paramref name="sourceHost"/>, each with its
+    /// instance, newest first, all pages: one read for all the records of a fenced host.
+    /// </summary>
+    Task<IReadOnlyList<MigrationView>> ListEvacuationMigrationsFromHostAsync(string sourceHost, CancellationToken ct);
+
+    /// <summary>
+    /// Servers of all tenants that Nova changed at or after <paramref name="since"/> (Nova's
+    /// changes-since), all pages; deleted servers are left out. Each is shown as it is now.
+    /// </summary>
+    Task<IReadOnlyList<ServerView>> ListServersChangedSinceAsync(DateTimeOffset since, CancellationToken ct);
+
     /// <summary>One evacuate call, never repeated by the implementation.</summary>
     Task<EvacuateOutcome> EvacuateAsync(string instanceUuid, string? targetHost, CancellationToken ct);
 
@@ -97,6 +109,9 @@ public sealed record MigrationView(
     DateTimeOffset CreatedAt,
     DateTimeOffset? UpdatedAt)
 {
+    /// <summary>The migrated instance (os-migrations' instance_uuid).</summary>
+    public string? InstanceUuid { get; init; }
+
     public static bool IsDone(string status) => status is "done" or "completed";
     public static bool IsFailed(string status) => status is "error" or "failed";
     public bool Done => IsDone(Status);

@@ -25,6 +25,7 @@ public sealed class EvacuationDaemon : IAsyncDisposable
     private readonly string _version;
     private readonly string _address;
     private readonly StoreView _view = new();
+    private readonly NovaObserver _observer;
     private readonly ConcurrentDictionary<RecordKey, Task> _running = new();
     private readonly ConcurrentDictionary<RecordKey, DateTimeOffset> _cooldown = new();
     private readonly AsyncSignal _runnerDone = new();
@@ -44,6 +45,7 @@ public sealed class EvacuationDaemon : IAsyncDisposable
         _metrics = metrics;
         _novaLimit = new AdjustableLimiter(options.Policy.MaxConcurrentNovaCalls);
         _compute = options.Policy.MaxConcurrentNovaCalls > 0 ? new LimitedComputeClient(compute, _novaLimit) : compute;
+        _observer = new NovaObserver(_compute, time);
         _time = time;
         _log = loggers.CreateLogger("Evacuationd.Engine");
         _version = version;
@@ -305,7 +307,7 @@ public sealed class EvacuationDaemon : IAsyncDisposable
 
     private void Launch(RecordKey key, LeaseSession session)
     {
-        var ctx = new RunnerContext(Id, _store, _compute, _time, _options, session, _view, _log, _metrics);
+        var ctx = new RunnerContext(Id, _store, _compute, _time, _options, session, _view, _observer, _log, _metrics);
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _running[key] = gate.Task;
         _ = Task.Run(async () =>

@@ -262,9 +262,8 @@ internal sealed class InstanceRunner(RunnerContext ctx)
     {
         try
         {
-            var server = await ctx.Compute.GetServerAsync(r.InstanceUuid, lost).ConfigureAwait(false);
-            var migrations = await ctx.Compute.ListEvacuationMigrationsAsync(r.InstanceUuid, lost).ConfigureAwait(false);
-            return new InstanceObservation(server, migrations);
+            // Read with the other records of the host, by a fetch started after this call (NovaObserver).
+            return await ctx.Observer.ObserveAsync(r, lost).ConfigureAwait(false);
         }
         catch (ComputeException ex)
         {

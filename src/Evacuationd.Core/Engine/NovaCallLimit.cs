@@ -131,6 +131,8 @@ internal sealed class LimitedComputeClient(IComputeClient inner, AdjustableLimit
     public Task<IReadOnlyList<ServerView>> ListServersOnHostAsync(string host, CancellationToken ct) => Limited(() => inner.ListServersOnHostAsync(host, ct), ct);
     public Task<ServerView?> GetServerAsync(string instanceUuid, CancellationToken ct) => Limited(() => inner.GetServerAsync(instanceUuid, ct), ct);
     public Task<IReadOnlyList<MigrationView>> ListEvacuationMigrationsAsync(string instanceUuid, CancellationToken ct) => Limited(() => inner.ListEvacuationMigrationsAsync(instanceUuid, ct), ct);
+    public Task<IReadOnlyList<MigrationView>> ListEvacuationMigrationsFromHostAsync(string sourceHost, CancellationToken ct) => Limited(() => inner.ListEvacuationMigrationsFromHostAsync(sourceHost, ct), ct);
+    public Task<IReadOnlyList<ServerView>> ListServersChangedSinceAsync(DateTimeOffset since, CancellationToken ct) => Limited(() => inner.ListServersChangedSinceAsync(since, ct), ct);
     public Task<EvacuateOutcome> EvacuateAsync(string instanceUuid, string? targetHost, CancellationToken ct) => Limited(() => inner.EvacuateAsync(instanceUuid, targetHost, ct), ct);
     public Task<IReadOnlyDictionary<string, string>> GetImagePropertiesAsync(string imageId, CancellationToken ct) => Limited(() => inner.GetImagePropertiesAsync(imageId, ct), ct);
 }

@@ -13,6 +13,7 @@ internal sealed record RunnerContext(
     EngineOptions Options,
     LeaseSession Session,
     StoreView View,
+    NovaObserver Observer,
     ILogger Log,
     Metrics.EvacuationMetrics? Metrics = null)
 {

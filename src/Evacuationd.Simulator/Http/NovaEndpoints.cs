@@ -112,19 +112,37 @@ internal static class NovaEndpoints
             : Reply.Nova(outcome.Error!);
     }
 
+    /// <summary>
+    /// Nova's <c>changes-since</c> query parameter (an ISO 8601 time, UTC when it names no zone):
+    /// absent gives null; a value that is no date-time gives Nova's 400.
+    /// </summary>
+    internal static bool TryChangesSince(IQueryCollection q, out DateTimeOffset? since, out IResult? invalid)
+    {
+        since = null;
+        invalid = null;
+        if (NullIfEmpty(q["changes-since"]) is not { } text)
+        {
+            return true;
+        }
+
+        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
+        {
+            invalid = Reply.NovaBadRequest($"Invalid input for query parameters changes-since. Value: {text}. '{text}' is not a 'date-time'");
+            return false;
+        }
+
+        since = parsed;
+        return true;
+    }
+
     private static IResult ListMigrations(HttpContext ctx, SimulatedCloud cloud)
     {
         var q = ctx.Request.Query;
         var v = ctx.Microversion();
         DateTimeOffset? since = null;
-        if (v >= ChangesSince && NullIfEmpty(q["changes-since"]) is { } sinceText)
+        if (v >= ChangesSince && !TryChangesSince(q, out since, out var invalid))
         {
-            if (!DateTimeOffset.TryParse(sinceText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
-            {
-                return Reply.NovaBadRequest($"Invalid input for query parameters changes-since. Value: {sinceText}. '{sinceText}' is not a 'date-time'");
-            }
-
-            since = parsed;
+            return invalid!;
         }
 
         var filter = new MigrationFilter(

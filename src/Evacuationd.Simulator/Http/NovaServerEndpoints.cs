@@ -57,11 +57,17 @@ internal static class NovaServerEndpoints
         var project = allTenants
             ? NovaEndpoints.NullIfEmpty(q["project_id"]) ?? NovaEndpoints.NullIfEmpty(q["tenant_id"])
             : ctx.Token()!.ProjectId;
+        if (!NovaEndpoints.TryChangesSince(q, out var since, out var invalid))
+        {
+            return invalid!;
+        }
+
         var filter = new ServerFilter(
             Host: NovaEndpoints.NullIfEmpty(q["host"]),
             ProjectId: project,
             Status: NovaEndpoints.NullIfEmpty(q["status"]),
-            Name: NovaEndpoints.NullIfEmpty(q["name"]));
+            Name: NovaEndpoints.NullIfEmpty(q["name"]),
+            ChangesSince: since);
         var outcome = cloud.ListServers(filter, limit, NovaEndpoints.NullIfEmpty(q["marker"]));
         if (!outcome.Ok)
         {

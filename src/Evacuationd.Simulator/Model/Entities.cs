@@ -121,6 +121,9 @@ internal static class VmStates
     public const string Resized = "resized";
     public const string SoftDeleted = "soft-delete";
 
+    /// <summary>Shown only for a deleted server, in a changes-since listing.</summary>
+    public const string Deleted = "deleted";
+
     public static readonly IReadOnlySet<string> Known = new HashSet<string>(StringComparer.Ordinal)
     {
         Active, Building, Stopped, Error, Paused, Suspended, ShelvedOffloaded, Shelved, Rescued, Resized, SoftDeleted,

@@ -76,7 +76,10 @@ public sealed partial class SimulatedCloud
         lock (_gate)
         {
             var now = Advance();
-            IEnumerable<SimInstance> query = Live()
+            var source = filter.ChangesSince is { } since
+                ? All().Where(i => i.Updated >= since)
+                : Live();
+            IEnumerable<SimInstance> query = source
                 .Where(i => filter.Host is null || i.Host == filter.Host)
                 .Where(i => filter.ProjectId is null || i.TenantId == filter.ProjectId)
                 .Where(i => filter.Name is null || i.Name.Contains(filter.Name, StringComparison.Ordinal))
@@ -263,8 +266,11 @@ public sealed partial class SimulatedCloud
         return instance;
     }
 
-    private IEnumerable<SimInstance> Live() =>
-        _instances.Values.Where(i => !i.Deleted).OrderByDescending(i => i.Created).ThenByDescending(i => i.Sequence);
+    private IEnumerable<SimInstance> Live() => All().Where(i => !i.Deleted);
+
+    /// <summary>Every instance ever booted, deleted ones too, newest first.</summary>
+    private IEnumerable<SimInstance> All() =>
+        _instances.Values.OrderByDescending(i => i.Created).ThenByDescending(i => i.Sequence);
 
     private bool TryLive(string uuid, out SimInstance instance)
     {
@@ -295,10 +301,10 @@ public sealed partial class SimulatedCloud
         i.TenantId,
         i.UserId,
         i.Host,
-        i.VmState,
+        i.Deleted ? VmStates.Deleted : i.VmState,
         i.TaskState,
         i.PowerState,
-        NovaStatus.From(i.VmState, i.TaskState),
+        i.Deleted ? "DELETED" : NovaStatus.From(i.VmState, i.TaskState),
         i.Host is not null && _hostsByName.TryGetValue(i.Host, out var h) ? HostStatus(h, now) : string.Empty,
         new Dictionary<string, string>(i.Metadata, StringComparer.Ordinal),
         i.Tags.ToList(),

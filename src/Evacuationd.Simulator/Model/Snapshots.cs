@@ -150,7 +150,9 @@ public sealed record MigrationFilter(
     DateTimeOffset? ChangesSince = null);
 
 /// <summary>Filter of <see cref="SimulatedCloud.ListServers"/>; null fields do not filter.</summary>
-public sealed record ServerFilter(string? Host = null, string? ProjectId = null, string? Status = null, string? Name = null);
+/// <remarks><c>ChangesSince</c> keeps servers updated at or after it and, as in Nova, then
+/// includes deleted servers (status DELETED, vm_state deleted).</remarks>
+public sealed record ServerFilter(string? Host = null, string? ProjectId = null, string? Status = null, string? Name = null, DateTimeOffset? ChangesSince = null);
 
 /// <summary>A boot request (POST /servers).</summary>
 public sealed record BootRequest(

@@ -50,6 +50,8 @@ public sealed class RetentionTests
         public Task<IReadOnlyList<ServerView>> ListServersOnHostAsync(string host, CancellationToken ct) => Never<IReadOnlyList<ServerView>>();
         public Task<ServerView?> GetServerAsync(string instanceUuid, CancellationToken ct) => Never<ServerView?>();
         public Task<IReadOnlyList<MigrationView>> ListEvacuationMigrationsAsync(string instanceUuid, CancellationToken ct) => Never<IReadOnlyList<MigrationView>>();
+        public Task<IReadOnlyList<MigrationView>> ListEvacuationMigrationsFromHostAsync(string sourceHost, CancellationToken ct) => Never<IReadOnlyList<MigrationView>>();
+        public Task<IReadOnlyList<ServerView>> ListServersChangedSinceAsync(DateTimeOffset since, CancellationToken ct) => Never<IReadOnlyList<ServerView>>();
         public Task<EvacuateOutcome> EvacuateAsync(string instanceUuid, string? targetHost, CancellationToken ct) => Never<EvacuateOutcome>();
         public Task<IReadOnlyDictionary<string, string>> GetImagePropertiesAsync(string imageId, CancellationToken ct) => Never<IReadOnlyDictionary<string, string>>();
         public Task<ComputeService> ReleaseServiceAsync(ComputeService service, bool enable, CancellationToken ct) => Never<ComputeService>();

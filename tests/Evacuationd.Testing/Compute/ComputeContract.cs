@@ -156,6 +156,36 @@ public abstract class ComputeContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AHostsEvacuationMigrationsNameTheirInstanceAndTheEvacuatedServerReadsAsChanged()
+    {
+        var host = await Bed.FreshHostWithInstancesAsync(2);
+        var nova = Bed.Client();
+        var servers = await nova.ListServersOnHostAsync(host, CancellationToken.None);
+        await Bed.KillComputeAsync(host);
+        await nova.ForceDownAsync((await nova.FindComputeServiceAsync(host, CancellationToken.None))!, CancellationToken.None);
+        var before = await nova.ListEvacuationMigrationsFromHostAsync(host, CancellationToken.None);
+
+        var outcome = await nova.EvacuateAsync(servers[0].Id, null, CancellationToken.None);
+        var after = await nova.ListEvacuationMigrationsFromHostAsync(host, CancellationToken.None);
+        var elsewhere = await nova.ListEvacuationMigrationsFromHostAsync("no-such-host-" + Guid.NewGuid().ToString("N")[..6], CancellationToken.None);
+
+        Assert.Equal(EvacuateOutcomeKind.Accepted, outcome.Kind);
+        var migration = Assert.Single(after, m => before.All(b => b.Id != m.Id));
+        Assert.Equal(servers[0].Id, migration.InstanceUuid);
+        Assert.Equal(host, migration.SourceCompute);
+        Assert.Equal(after.Select(m => m.Id).OrderDescending(), after.Select(m => m.Id));
+        Assert.Empty(elsewhere);
+
+        // changes-since, on Nova's own clock (the migration's creation): the evacuated server
+        // changed then (its task_state), and nothing changed a day later.
+        var changed = await nova.ListServersChangedSinceAsync(migration.CreatedAt - TimeSpan.FromSeconds(2), CancellationToken.None);
+        var later = await nova.ListServersChangedSinceAsync(migration.CreatedAt + TimeSpan.FromDays(1), CancellationToken.None);
+        var listed = Assert.Single(changed, s => s.Id == servers[0].Id);
+        Assert.NotEqual("DELETED", listed.Status);
+        Assert.DoesNotContain(later, s => s.Id == servers[0].Id);
+    }
+
+    [Fact]
     public async Task AHostIsReturnedToServiceOnlyOnceItsRestartedComputeCleanedUp()
     {
         var host = await Bed.FreshHostWithInstancesAsync(1);

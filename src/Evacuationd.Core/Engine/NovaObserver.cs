@@ -1,0 +1,168 @@
+using Evacuationd.Core.Compute;
+using Evacuationd.Core.Records;
+using Evacuationd.Core.Workflow;
+
+namespace Evacuationd.Core.Engine;
+
+/// <summary>
+/// What Nova shows of each instance record, read for all the records of one fenced host at
+/// once. Reading the server and its migrations per record made 2N requests per poll for N
+/// records (FACTS.md: one nova-api worker answers them before the evacuate calls, and Nova's
+/// rebuilds then compete with them for the CPU). One fetch for a source host reads:
+/// <list type="number">
+/// <item>the servers still on the host (servers/detail?host=H);</item>
+/// <item>for more than <see cref="SingleReadLimit"/> asked servers not among them (their
+/// evacuation moved them), the servers changed since the host's fencing (changes-since), and
+/// a single read of each one still missing (deleted, or changed long before);</item>
+/// <item>every evacuation migration from the host (os-migrations?source_compute=H).</item>
+/// </list>
+/// Freshness (S4): a runner is served only by a fetch that started after it asked. A runner
+/// asking while a fetch runs waits for the next one, which starts when the running one ends
+/// and serves everyone who asked meanwhile. So no observation is older than the two reads it
+/// replaces would have been, and the resume rule (a migration newer than the baseline, or
+/// Nova's silence for CallSettle) sees what it saw before. Every server in the answer is shown
+/// as Nova has it now; which listing it came from changes nothing.
+/// </summary>
+internal sealed class NovaObserver(IComputeClient compute, TimeProvider time)
+{
+    /// <summary>Up to this many servers missing from the host's listing are read one by one.</summary>
+    public const int SingleReadLimit = 2;
+
+    /// <summary>changes-since starts this long before the oldest asking record was created (clock skew).</summary>
+    public static readonly TimeSpan ChangesSinceMargin = TimeSpan.FromMinutes(10);
+
+    /// <summary>changes-since looks back at most this far: older servers are read one by one.</summary>
+    public static readonly TimeSpan ChangesSinceLimit = TimeSpan.FromHours(1);
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, HostFetches> _hosts = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The record's server and its evacuation migrations, from a fetch started after this call.</summary>
+    public async Task<InstanceObservation> ObserveAsync(InstanceRecord r, CancellationToken ct)
+    {
+        Batch batch;
+        lock (_gate)
+        {
+            if (!_hosts.TryGetValue(r.SourceHost, out var host))
+            {
+                host = new HostFetches(r.SourceHost);
+                _hosts[r.SourceHost] = host;
+            }
+            batch = host.Next ??= new Batch();
+            batch.Ask(r.InstanceUuid, r.CreatedAt);
+            if (host.Running is null)
+            {
+                StartNext(host);
+            }
+        }
+        var answer = await batch.Answer.Task.WaitAsync(ct).ConfigureAwait(false);
+        return answer.For(r.InstanceUuid);
+    }
+
+    /// <summary>Moves the waiting batch to running and fetches it (under the lock).</summary>
+    private void StartNext(HostFetches host)
+    {
+        var batch = host.Next!;
+        host.Next = null;
+        host.Running = batch;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                batch.Answer.TrySetResult(await FetchAsync(host.Name, batch).ConfigureAwait(false));
+            }
+            catch (Exception ex)
+            {
+                batch.Answer.TrySetException(ex);
+            }
+            lock (_gate)
+            {
+                host.Running = null;
+                if (host.Next is not null)
+                {
+                    StartNext(host);
+                }
+                else
+                {
+                    _hosts.Remove(host.Name);
+                }
+            }
+        });
+    }
+
+    private async Task<Answer> FetchAsync(string host, Batch batch)
+    {
+        // Bounded by the compute client's own call limits; the runners stop waiting on their own tokens.
+        var ct = CancellationToken.None;
+        var wanted = batch.Uuids;
+        var servers = new Dictionary<string, ServerView?>(StringComparer.OrdinalIgnoreCase);
+        Take(servers, wanted, await compute.ListServersOnHostAsync(host, ct).ConfigureAwait(false));
+        if (Missing(servers, wanted).Count > SingleReadLimit)
+        {
+            var now = time.GetUtcNow();
+            var since = batch.OldestCreated - ChangesSinceMargin;
+            if (since < now - ChangesSinceLimit)
+            {
+                since = now - ChangesSinceLimit;
+            }
+            Take(servers, wanted, await compute.ListServersChangedSinceAsync(since, ct).ConfigureAwait(false));
+        }
+        var missing = Missing(servers, wanted);
+        var singles = await Task.WhenAll(missing.Select(uuid => compute.GetServerAsync(uuid, ct))).ConfigureAwait(false);
+        for (var i = 0; i < missing.Count; i++)
+        {
+            servers[missing[i]] = singles[i];
+        }
+        var migrations = await compute.ListEvacuationMigrationsFromHostAsync(host, ct).ConfigureAwait(false);
+        return new Answer(servers, migrations
+            .Where(m => m.InstanceUuid is not null)
+            .GroupBy(m => m.InstanceUuid!, StringComparer.OrdinalIgnoreCase)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<MigrationView>)g.OrderByDescending(m => m.Id).ToList(), StringComparer.OrdinalIgnoreCase));
+    }
+
+    private static void Take(Dictionary<string, ServerView?> servers, HashSet<string> wanted, IEnumerable<ServerView> listed)
+    {
+        foreach (var s in listed)
+        {
+            if (wanted.Contains(s.Id))
+            {
+                servers[s.Id] = s;
+            }
+        }
+    }
+
+    private static List<string> Missing(Dictionary<string, ServerView?> servers, HashSet<string> wanted) =>
+        wanted.Where(uuid => !servers.ContainsKey(uuid)).ToList();
+
+    /// <summary>The fetch running for a host, and the batch that waits to start after it.</summary>
+    private sealed class HostFetches(string name)
+    {
+        public string Name { get; } = name;
+        public Batch? Running { get; set; }
+        public Batch? Next { get; set; }
+    }
+
+    /// <summary>The records one fetch serves; frozen once it starts.</summary>
+    private sealed class Batch
+    {
+        public HashSet<string> Uuids { get; } = new(StringComparer.OrdinalIgnoreCase);
+        public DateTimeOffset OldestCreated { get; private set; } = DateTimeOffset.MaxValue;
+        public TaskCompletionSource<Answer> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Ask(string uuid, DateTimeOffset created)
+        {
+            Uuids.Add(uuid);
+            if (created < OldestCreated)
+            {
+                OldestCreated = created;
+            }
+        }
+    }
+
+    private sealed record Answer(IReadOnlyDictionary<string, ServerView?> Servers, IReadOnlyDictionary<string, IReadOnlyList<MigrationView>> Migrations)
+    {
+        public InstanceObservation For(string uuid) => new(
+            Servers.GetValueOrDefault(uuid),
+            Migrations.GetValueOrDefault(uuid) ?? []);
+    }
+}
