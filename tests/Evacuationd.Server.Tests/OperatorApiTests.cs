@@ -93,14 +93,21 @@ public sealed class OperatorApiTests
         var api = new Operator.OperatorClient(t.Channel);
         using var call = api.WatchRecords(new WatchRecordsRequest { Host = "compute-01", UntilDone = true });
         var events = new List<RecordEvent>();
+        var snapshotEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var reader = Task.Run(async () =>
         {
             await foreach (var e in call.ResponseStream.ReadAllAsync())
             {
                 events.Add(e);
+                if (e.Kind == RecordEvent.Types.Kind.SnapshotEnd)
+                {
+                    snapshotEnded.TrySetResult();
+                }
             }
         });
 
+        // Fence only once the watch stands (its snapshot ended), or a slow start sees the records in its snapshot.
+        await snapshotEnded.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await api.FenceHostAsync(new FenceHostRequest { Host = "compute-01", ConfirmPoweredOff = true });
         await reader.WaitAsync(TimeSpan.FromSeconds(60));
 
