@@ -23,7 +23,7 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 211, Level = LogLevel.Information, Message = "{Key}: {From} -> {To}: {Reason}")]
     public static partial void Transition(ILogger logger, string key, string from, string to, string reason);
 
-    [LoggerMessage(EventId = 212, Level = LogLevel.Warning, Message = "{Key}: write refused ({Status}: {Detail}); this daemon stops working on it")]
+    [LoggerMessage(EventId = 212, Level = LogLevel.Warning, Message = "{Key}: write refused ({Status}: {Detail})")]
     public static partial void WriteRefused(ILogger logger, string key, string status, string? detail);
 
     [LoggerMessage(EventId = 213, Level = LogLevel.Information, Message = "{Key}: calling evacuate for attempt {Attempt} (target {Target})")]
@@ -49,4 +49,7 @@ internal static partial class EngineLog
 
     [LoggerMessage(EventId = 220, Level = LogLevel.Warning, Message = "Daemon {Daemon}: watch failed ({Error}); re-reading the store")]
     public static partial void WatchFailed(ILogger logger, string daemon, string error);
+
+    [LoggerMessage(EventId = 221, Level = LogLevel.Information, Message = "{Key}: in-flight slot {Slot} was taken by another daemon meanwhile; writing the attempt with another slot")]
+    public static partial void SlotTaken(ILogger logger, string key, int slot);
 }

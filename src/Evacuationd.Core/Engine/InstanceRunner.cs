@@ -163,22 +163,7 @@ internal sealed class InstanceRunner(RunnerContext ctx)
                     {
                         return; // a global hold starts nothing new: handed over, picked up after resume
                     }
-                    var next = start.Next;
-                    if (ctx.Options.Policy.MaxInFlightEvacuations > 0)
-                    {
-                        if (ctx.View.FreeSlot(next.Id, ctx.Options.Policy.MaxInFlightEvacuations) is not { } slot)
-                        {
-                            // All in-flight slots taken (over all daemons): wait as the owner.
-                            if (_own is null && (!await ClaimAsync(null, lost).ConfigureAwait(false) || _current.Value.IsTerminal))
-                            {
-                                return;
-                            }
-                            await ctx.DelayUntilAsync(ctx.Now + ctx.Options.Workflow.PollInterval, null, stopping).ConfigureAwait(false);
-                            break;
-                        }
-                        next = next with { Slot = slot };
-                    }
-                    if (!await AttemptAsync(next, lost).ConfigureAwait(false))
+                    if (!await StartAttemptAsync(start.Next, lost, stopping).ConfigureAwait(false))
                     {
                         return;
                     }
@@ -207,12 +192,75 @@ internal sealed class InstanceRunner(RunnerContext ctx)
         return true;
     }
 
+    /// <summary>
+    /// Takes an in-flight slot (when Policy:MaxInFlightEvacuations limits them) and makes the
+    /// attempt. A slot another daemon took between this daemon's look and its write fails the
+    /// write's compare and leaves the record as it was: the attempt is then written at once with
+    /// another free slot (the decision stands: nothing was asked of Nova, and Nova was observed
+    /// before). Returns false when this runner should stop.
+    /// </summary>
+    private async Task<bool> StartAttemptAsync(InstanceRecord next, CancellationToken lost, CancellationToken stopping)
+    {
+        var max = ctx.Options.Policy.MaxInFlightEvacuations;
+        if (max <= 0)
+        {
+            return await AttemptAsync(next, lost).ConfigureAwait(false);
+        }
+        HashSet<int>? taken = null;
+        try
+        {
+            while (true)
+            {
+                if (ctx.View.ReserveSlot(next.Id, max, taken) is not { } slot)
+                {
+                    // All in-flight slots taken (over all daemons): wait as the owner, then decide again.
+                    if (_own is null && (!await ClaimAsync(null, lost).ConfigureAwait(false) || _current.Value.IsTerminal))
+                    {
+                        return false;
+                    }
+                    await ctx.DelayUntilAsync(ctx.Now + ctx.Options.Workflow.PollInterval, null, stopping).ConfigureAwait(false);
+                    return true;
+                }
+                var before = _current.Revision;
+                _attemptRefused = null;
+                if (await AttemptAsync(next with { Slot = slot }, lost).ConfigureAwait(false))
+                {
+                    return true;
+                }
+                if (_attemptRefused is not (ClaimStatus.Conflict or WriteStatus.Conflict))
+                {
+                    return false;
+                }
+                // The compare failed: the record's (someone else wrote it) or the slot's (taken meanwhile)?
+                ctx.View.ReleaseSlots(next.Id);
+                var stored = await ctx.Store.GetInstanceAsync(next.Id, lost).ConfigureAwait(false);
+                if (stored is null || stored.Revision != before)
+                {
+                    return false;
+                }
+                EngineLog.SlotTaken(ctx.Log, Key, slot);
+                (taken ??= []).Add(slot);
+            }
+        }
+        finally
+        {
+            if (_current.Value.Slot is null)
+            {
+                ctx.View.ReleaseSlots(next.Id);
+            }
+        }
+    }
+
+    /// <summary>Why the attempt's first write was refused (a <see cref="ClaimStatus"/> or <see cref="WriteStatus"/>), if it was.</summary>
+    private Enum? _attemptRefused;
+
     /// <summary>One attempt: record it, then call evacuate once, then record the answer.</summary>
     private async Task<bool> AttemptAsync(InstanceRecord next, CancellationToken lost)
     {
         // Checkpoint 1 -> 2: commit the attempt before anything is asked of Nova (S4).
         if (!await PersistAsync(next, lost).ConfigureAwait(false))
         {
+            _attemptRefused = _lastRefusal;
             return false;
         }
         // Durable now: attempt N with its baseline. Dying from here on, the successor reconciles.
@@ -276,6 +324,9 @@ internal sealed class InstanceRunner(RunnerContext ctx)
 
     private string? _lastNovaError;
 
+    /// <summary>Why the last claim or owned write was refused.</summary>
+    private Enum? _lastRefusal;
+
     /// <summary>Nova could not be observed: wait, and fail the record past the limit (S5).</summary>
     private async Task<bool> HandleUnreachableAsync(CancellationToken lost)
     {
@@ -311,6 +362,7 @@ internal sealed class InstanceRunner(RunnerContext ctx)
         var result = await ctx.Store.TryClaimInstanceAsync(lease, Key, _current.Revision, marked, lost).ConfigureAwait(false);
         if (!result.Claimed)
         {
+            _lastRefusal = result.Status;
             return false;
         }
         _own = result.Ownership;
@@ -371,6 +423,7 @@ internal sealed class InstanceRunner(RunnerContext ctx)
             var result = await ctx.Store.UpdateInstanceAsync(_own, next, _current.Revision, release: next.IsTerminal, lost).ConfigureAwait(false);
             if (!result.Ok)
             {
+                _lastRefusal = result.Status;
                 EngineLog.WriteRefused(ctx.Log, Key, result.Status.ToString(), result.Detail);
                 if (result.Status is WriteStatus.NotOwner or WriteStatus.LeaseLost)
                 {

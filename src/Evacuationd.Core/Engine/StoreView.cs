@@ -23,6 +23,8 @@ internal sealed class StoreView
     private readonly Dictionary<string, DaemonInfo> _daemons = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Versioned<OperatorRequest>> _requests = new(StringComparer.Ordinal);
     private readonly Dictionary<int, string> _slots = new();
+    /// <summary>Slots a runner of this daemon is writing for right now (slot -> record id).</summary>
+    private readonly Dictionary<int, string> _reserved = new();
     private Versioned<ControlState>? _control;
     private readonly AsyncSignal _changed = new();
 
@@ -68,6 +70,7 @@ internal sealed class StoreView
             foreach (var (n, id) in snapshot.Slots)
             {
                 _slots[n] = id;
+                _reserved.Remove(n); // written: etcd's slot key speaks for it now
             }
             _control = snapshot.Control;
             foreach (var key in _hosts.Keys.Select(RecordKey.Host).Concat(_instances.Keys.Select(RecordKey.Instance)))
@@ -140,6 +143,7 @@ internal sealed class StoreView
                     break;
                 case ChangeKind.SlotPut when change.Slot is { } n:
                     _slots[n] = change.Owner ?? "";
+                    _reserved.Remove(n); // written: etcd's slot key speaks for it now
                     break;
                 case ChangeKind.SlotDeleted when change.Slot is { } n:
                     _slots.Remove(n);
@@ -307,8 +311,13 @@ internal sealed class StoreView
         }
     }
 
-    /// <summary>A free in-flight slot below <paramref name="max"/>, probing from a place derived from the record; null if all are taken.</summary>
-    public int? FreeSlot(string recordId, int max)
+    /// <summary>
+    /// A free in-flight slot below <paramref name="max"/>, probing from a place derived from the
+    /// record, and reserved for it in this daemon until the watch shows the slot written or <see cref="ReleaseSlots"/>: two runners of
+    /// one daemon never race each other for a slot before the watch shows it taken. Slots in
+    /// <paramref name="lost"/> (just lost to another daemon) are skipped. Null if all are taken.
+    /// </summary>
+    public int? ReserveSlot(string recordId, int max, IReadOnlySet<int>? lost = null)
     {
         lock (_gate)
         {
@@ -316,12 +325,25 @@ internal sealed class StoreView
             for (var i = 0; i < max; i++)
             {
                 var n = (start + i) % max;
-                if (!_slots.ContainsKey(n))
+                if (!_slots.ContainsKey(n) && (!_reserved.TryGetValue(n, out var by) || by == recordId) && lost?.Contains(n) != true)
                 {
+                    _reserved[n] = recordId;
                     return n;
                 }
             }
             return null;
+        }
+    }
+
+    /// <summary>Ends the record's reservations (its write did not take the slot, or its runner ended).</summary>
+    public void ReleaseSlots(string recordId)
+    {
+        lock (_gate)
+        {
+            foreach (var n in _reserved.Where(kv => kv.Value == recordId).Select(kv => kv.Key).ToList())
+            {
+                _reserved.Remove(n);
+            }
         }
     }
 

@@ -1,0 +1,72 @@
+using Evacuationd.Core.Engine;
+using Evacuationd.Core.Store;
+using Evacuationd.Testing.Store;
+
+namespace Evacuationd.Core.Tests.Engine;
+
+/// <summary>
+/// In-flight slots as one daemon hands them to its runners: a slot reserved for one record is
+/// not handed to another before etcd shows it (two runners of a daemon never race each other),
+/// and a slot just lost to another daemon is skipped on the retry.
+/// </summary>
+public sealed class SlotReservationTests
+{
+    private static readonly DateTimeOffset Now = StoreRecords.Epoch;
+
+    [Fact]
+    public void ARecordGetsItsReservedSlotAgainAndNoOtherRecordGetsIt()
+    {
+        var view = new StoreView();
+
+        var first = view.ReserveSlot("r1", 1);
+        var again = view.ReserveSlot("r1", 1);
+        var other = view.ReserveSlot("r2", 1);
+
+        Assert.Equal(0, first);
+        Assert.Equal(0, again);
+        Assert.Null(other);
+    }
+
+    [Fact]
+    public void RecordsReservingTogetherGetDistinctSlots()
+    {
+        var view = new StoreView();
+
+        var slots = Enumerable.Range(0, 8).Select(i => view.ReserveSlot($"host-a:1:{i}", 8)).ToList();
+
+        Assert.All(slots, s => Assert.NotNull(s));
+        Assert.Equal(8, slots.Distinct().Count());
+        Assert.Null(view.ReserveSlot("host-a:1:late", 8));
+    }
+
+    [Fact]
+    public void AReservationEndsWhenEtcdShowsTheSlotOrTheRecordReleasesIt()
+    {
+        var view = new StoreView();
+        var slot = view.ReserveSlot("r1", 2)!.Value;
+        var second = view.ReserveSlot("r2", 2)!.Value;
+
+        view.ReleaseSlots("r2");
+        var afterRelease = view.ReserveSlot("r3", 2);
+        view.Apply(new StoreChange(5, ChangeKind.SlotPut, Owner: "r1", Slot: slot), Now);
+        view.Apply(new StoreChange(6, ChangeKind.SlotDeleted, Slot: slot), Now);
+        var afterWrite = view.ReserveSlot("r4", 2);
+
+        Assert.NotEqual(slot, second);
+        Assert.Equal(second, afterRelease); // r2's slot went back
+        Assert.Equal(slot, afterWrite);     // written by r1, then freed in etcd: no reservation left behind
+    }
+
+    [Fact]
+    public void ASlotLostToAnotherDaemonIsSkipped()
+    {
+        var view = new StoreView();
+        var first = view.ReserveSlot("r1", 3)!.Value;
+        view.ReleaseSlots("r1");
+
+        var retry = view.ReserveSlot("r1", 3, new HashSet<int> { first });
+
+        Assert.NotNull(retry);
+        Assert.NotEqual(first, retry);
+    }
+}
