@@ -199,15 +199,16 @@ case "$start" in
                 kill -TERM "$old"
                 i=0; while kill -0 "$old" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
             fi
-            : > "$run/evacuationd.log"
+            touch "$run/evacuationd.log"
             chown "$user:$group" "$run/evacuationd.log"
+            seen=$(wc -l < "$run/evacuationd.log")
             # The supervisor's part: a detached session, the service user, stdout to a log.
             ( cd "$run" && exec setsid setpriv --reuid="$user" --regid="$group" --init-groups \
                 "$prefix/bin/evacuationd-foreground" >> "$run/evacuationd.log" 2>&1 < /dev/null ) &
             echo $! > "$run/evacuationd.pid"
             pid=$(cat "$run/evacuationd.pid")
             i=0
-            until grep -q 'serving gRPC' "$run/evacuationd.log" 2>/dev/null; do
+            until tail -n "+$((seen + 1))" "$run/evacuationd.log" | grep -q 'serving gRPC'; do
                 if ! kill -0 "$pid" 2>/dev/null || [ $i -ge 600 ]; then
                     say "evacuationd did not come up; its log:" >&2
                     tail -n 20 "$run/evacuationd.log" >&2
