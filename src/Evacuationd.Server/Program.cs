@@ -4,7 +4,7 @@ using Evacuationd.Server.Embedded;
 
 namespace Evacuationd.Server;
 
-/// <summary><c>evacuationd [serve|dev|demo] [--config FILE] [--Section:Key=value ...]</c></summary>
+/// <summary><c>evacuationd [serve|check-config|dev|demo] [--config FILE] [--Section:Key=value ...]</c></summary>
 public static class Program
 {
     public static async Task<int> Main(string[] args)
@@ -31,6 +31,8 @@ public static class Program
                         return 0;
                     }
                     return await ServeCommand.RunAsync(rest).ConfigureAwait(false);
+                case "check-config":
+                    return CheckConfigCommand.Run(rest, Console.Out);
                 case "help":
                     Usage(Console.Out);
                     return 0;
@@ -52,10 +54,12 @@ public static class Program
 
     private static void Usage(TextWriter o) => o.WriteLine("""
         usage: evacuationd [serve] [--config FILE] [--Section:Key=value ...]
+               evacuationd check-config [--config FILE] [--Section:Key=value ...]
                evacuationd dev     [--config FILE] [--Dev:Hosts=N --Dev:InstancesPerHost=M --Grpc:Listen=URL ...]
                evacuationd demo    [--verbose]
 
           serve  the daemon (needs Etcd:Endpoints, Nova credentials, Grpc:Listen)
+          check-config  validate serve's configuration as serve would (files read, nothing contacted), exit 0 or 2
           dev    embedded store + simulated cloud + 3 daemons, gRPC on loopback without TLS
           demo   fence a simulated host, kill a daemon mid-flight, check the result, exit
 

@@ -8,8 +8,10 @@ using Evacuationd.Nova;
 using Evacuationd.Server.Configuration;
 using Evacuationd.Server.Embedded;
 using Evacuationd.Server.Grpc;
+using Evacuationd.Server.Hosting;
 using Evacuationd.Server.Security;
 using Evacuationd.Server.Metrics;
+using Microsoft.Extensions.Hosting.Systemd;
 using Serilog;
 using Serilog.Events;
 
@@ -35,6 +37,7 @@ internal static class ServeCommand
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
 
+        var notify = new ServiceNotifications(new SystemdNotifier());
         var time = TimeProvider.System;
         using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var metrics = new EvacuationMetrics(meters.GetRequiredService<IMeterFactory>());
@@ -53,6 +56,7 @@ internal static class ServeCommand
                 scrape = await MetricsEndpoint.StartAsync(settings.Metrics.Listen, metrics, b => b.AddSerilog(logger, dispose: false), stop.Token).ConfigureAwait(false);
                 ServeLog.Metrics(log, scrape.Address.ToString());
             }
+            notify.Ready($"serving gRPC on {GrpcHost.BoundAddress(grpc)}; joining etcd as daemon {settings.Engine.DaemonId}");
             for (var round = 1; !stop.IsCancellationRequested; round++)
             {
                 current = new EvacuationDaemon(settings.Engine, store, compute, time, loggers, EmbeddedCloud.ThisVersion, settings.Listen, metrics);
@@ -60,11 +64,17 @@ internal static class ServeCommand
                 {
                     await current.StartAsync(stop.Token).ConfigureAwait(false);
                     round = 1;
+                    notify.Status($"daemon {settings.Engine.DaemonId} holds its lease; etcd {settings.Etcd.Endpoints}");
                     await WaitDownAsync(current, stop.Token).ConfigureAwait(false);
+                    if (!stop.IsCancellationRequested)
+                    {
+                        notify.Status($"daemon {settings.Engine.DaemonId} lost its lease; joining again");
+                    }
                 }
                 catch (StoreUnavailableException ex)
                 {
                     ServeLog.EtcdUnavailable(log, ex.Message, round);
+                    notify.Status($"etcd unavailable ({ex.Message}); try {round} to join again");
                 }
                 if (stop.IsCancellationRequested)
                 {
@@ -77,6 +87,7 @@ internal static class ServeCommand
         }
         finally
         {
+            notify.Stopping();
             if (current is not null)
             {
                 await current.StopAsync(CancellationToken.None).ConfigureAwait(false);

@@ -67,6 +67,10 @@ internal static partial class GrpcHost
                     });
                 }
             });
+            if (security.HealthEndpoint is { } health)
+            {
+                k.Listen(health, o => o.Protocols = HttpProtocols.Http2);
+            }
         });
         builder.Services.AddSingleton(security.Resolver);
         builder.Services.AddGrpc(o =>
@@ -115,6 +119,23 @@ internal static partial class GrpcHost
                 Log.Plaintext(log, address);
             }
         });
+        if (security.HealthEndpoint is { } healthOnly)
+        {
+            // The plaintext health listener serves grpc.health.v1 and nothing else.
+            app.Use(async (context, next) =>
+            {
+                if (context.Connection.LocalPort == healthOnly.Port)
+                {
+                    if (!context.Request.Path.StartsWithSegments(HealthListener.HealthPathPrefix.TrimEnd('/'), StringComparison.Ordinal))
+                    {
+                        context.Response.StatusCode = StatusCodes.Status404NotFound;
+                        return;
+                    }
+                    context.Items[HealthListener.ItemKey] = true;
+                }
+                await next(context).ConfigureAwait(false);
+            });
+        }
         app.MapGrpcService<FencingService>();
         app.MapGrpcService<OperatorService>();
         app.MapGrpcService<AgentService>();

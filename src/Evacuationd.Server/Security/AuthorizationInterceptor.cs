@@ -40,7 +40,12 @@ internal sealed partial class AuthorizationInterceptor(CallerResolver resolver, 
     private void Authorize(object? request, ServerCallContext context)
     {
         var method = context.Method;
-        var caller = resolver.Resolve(context.GetHttpContext());
+        var http = context.GetHttpContext();
+        if (http.Items.ContainsKey(HealthListener.ItemKey) && method.StartsWith(HealthListener.HealthPathPrefix, StringComparison.Ordinal))
+        {
+            return; // the plaintext health-only listener: its middleware let nothing else through
+        }
+        var caller = resolver.Resolve(http);
         if (caller is null)
         {
             Log.Unauthenticated(log, method, context.Peer ?? "unknown peer");

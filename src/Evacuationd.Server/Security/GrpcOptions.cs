@@ -26,6 +26,12 @@ public sealed class GrpcOptions
     /// </summary>
     public string? ClientCaFile { get; set; }
 
+    /// <summary>
+    /// Optional plaintext listener serving grpc.health.v1 only (e.g. <c>http://0.0.0.0:50444</c>),
+    /// for probes without a client certificate such as Kubernetes' grpc probe. Empty: none.
+    /// </summary>
+    public string? HealthListen { get; set; }
+
     /// <summary>Every problem that can be seen without reading the files, by key (empty when valid).</summary>
     public IReadOnlyList<string> Validate(string section = "Grpc")
     {
@@ -51,6 +57,14 @@ public sealed class GrpcOptions
             ("KeyFile", KeyFile, "the PEM private key of the server certificate"),
             ("ClientCaFile", ClientCaFile, "the PEM CA certificate that client certificates must chain to"),
         };
+        try
+        {
+            HealthListener.Parse(HealthListen, parsed.Endpoint.Port, section);
+        }
+        catch (Configuration.ConfigurationException ex)
+        {
+            errors.AddRange(ex.Errors);
+        }
         if (parsed.Tls)
         {
             foreach (var (key, value, what) in files.Where(f => string.IsNullOrWhiteSpace(f.Value)))

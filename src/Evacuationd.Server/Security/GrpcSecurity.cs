@@ -10,9 +10,10 @@ namespace Evacuationd.Server.Security;
 /// </summary>
 internal sealed class GrpcSecurity : IDisposable
 {
-    private GrpcSecurity(GrpcListen listen, TlsCertificates? tls, CertificateIdentityMapper? mapper)
+    private GrpcSecurity(GrpcListen listen, TlsCertificates? tls, CertificateIdentityMapper? mapper, IPEndPoint? health = null)
     {
         Listen = listen;
+        HealthEndpoint = health;
         Tls = tls;
         Mapper = mapper;
         Resolver = mapper is null ? CallerResolver.Development : CallerResolver.ForTls(mapper);
@@ -22,6 +23,9 @@ internal sealed class GrpcSecurity : IDisposable
     public GrpcListen Listen { get; }
 
     public IPEndPoint Endpoint => Listen.Endpoint;
+
+    /// <summary>The plaintext health-only listener (<c>Grpc:HealthListen</c>); null when none.</summary>
+    public IPEndPoint? HealthEndpoint { get; }
 
     /// <summary>Null on a plaintext (development) listener.</summary>
     public TlsCertificates? Tls { get; }
@@ -77,9 +81,10 @@ internal sealed class GrpcSecurity : IDisposable
             tls?.Dispose();
             throw new ConfigurationException(errors);
         }
+        var health = HealthListener.Parse(grpc.HealthListen, listen!.Endpoint.Port);
         return tls is null
-            ? new GrpcSecurity(listen!, null, null)
-            : new GrpcSecurity(listen!, tls, new CertificateIdentityMapper(security));
+            ? new GrpcSecurity(listen, null, null, health)
+            : new GrpcSecurity(listen, tls, new CertificateIdentityMapper(security), health);
     }
 
     /// <summary>Binds sections "Grpc" and "Security" (unknown keys are errors) and calls <see cref="FromOptions"/>.</summary>
