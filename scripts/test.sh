@@ -3,9 +3,10 @@
 # "N passed, N failed". Installs what a tier needs when it is missing (this tier list
 # grows: etcd, Pacemaker and Nova tiers install their Debian packages here).
 #
-# usage: scripts/test.sh [--no-demo] [--no-pacemaker] [--no-nova] [--no-chaos] [--no-model]
+# usage: scripts/test.sh [--no-demo] [--no-deploy] [--no-pacemaker] [--no-nova] [--no-chaos] [--no-model]
 #   CI=true   a tier whose server cannot start fails (never skips)
 # Tiers: build; dotnet tests (unit, contract, in-process, real etcd); the README's demo;
+# deploy/ checked offline (deploy/check.sh: manifests, alert rules with promtool, check-config);
 # Pacemaker end to end (pacemaker/test/e2e.sh: a real cluster in network namespaces, as root);
 # real Nova (tests/real-nova: Debian's Nova with the fake driver; the compute contract and
 # end to end, as root); chaos (scripts/chaos.sh --ci: faults of every kind while hosts are
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 run_demo=1
+run_deploy=1
 run_pacemaker=1
 run_nova=1
 run_chaos=1
@@ -22,11 +24,12 @@ run_model=1
 for a in "$@"; do
   case "$a" in
     --no-demo) run_demo=0 ;;
+    --no-deploy) run_deploy=0 ;;
     --no-pacemaker) run_pacemaker=0 ;;
     --no-nova) run_nova=0 ;;
     --no-chaos) run_chaos=0 ;;
     --no-model) run_model=0 ;;
-    *) echo "usage: scripts/test.sh [--no-demo] [--no-pacemaker] [--no-nova] [--no-chaos] [--no-model]" >&2; exit 2 ;;
+    *) echo "usage: scripts/test.sh [--no-demo] [--no-deploy] [--no-pacemaker] [--no-nova] [--no-chaos] [--no-model]" >&2; exit 2 ;;
   esac
 done
 
@@ -127,6 +130,18 @@ if [ "$run_demo" -eq 1 ]; then
     failed=$((failed + 1)); status=1
     echo "demo failed:"; tail -n 40 "$results/demo.out"; tail -n 20 "$results/demo.err"
   fi
+fi
+
+if [ "$run_deploy" -eq 1 ]; then
+  step "tier deploy: deploy/ checked offline (deploy/check.sh)"
+  if ! python3 -c 'import yaml' 2>/dev/null && [ "$(id -u)" -eq 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-yaml >/dev/null 2>&1 \
+      || { DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-yaml >/dev/null; }
+  fi
+  # The binaries of the build above; check.sh's own summary line gets the tier's prefix.
+  EVACUATIOND=$root/src/Evacuationd.Server/bin/Release/net10.0/evacuationd \
+  EVACUATIOND_AGENT=$root/src/Evacuationd.Agent/bin/Release/net10.0/evacuationd-agent \
+    script_tier deploy deploy bash -c 'deploy/check.sh --no-build | sed -E "s/^([0-9]+ passed, [0-9]+ failed)$/deploy: \1/"'
 fi
 
 if [ "$run_pacemaker" -eq 1 ]; then
