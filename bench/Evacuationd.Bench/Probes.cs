@@ -92,7 +92,7 @@ internal sealed record Counters(
     }
 
     /// <summary>utime + stime of a process from /proc (Linux, USER_HZ 100); zero when unreadable.</summary>
-    private static TimeSpan ProcessCpu(int pid)
+    internal static TimeSpan ProcessCpu(int pid)
     {
         try
         {
