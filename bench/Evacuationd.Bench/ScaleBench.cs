@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Evacuationd.Core.Records;
+using Evacuationd.Core.Store;
+using Evacuationd.Etcd;
 using Evacuationd.Simulator;
 using Evacuationd.Testing.Etcd;
 
@@ -14,6 +16,7 @@ internal sealed record RetentionResult(TimeSpan Retention, TimeSpan Sweep, TimeS
 /// <param name="Reported">Until every fence report was acknowledged.</param>
 /// <param name="Wall">From the first report to the last host record terminal (a store watch).</param>
 /// <param name="Writes">etcd revisions added: one per committed write transaction.</param>
+/// <param name="Deletes">Instance records deleted by the retention sweep during the run (one write each; not evacuation work).</param>
 /// <param name="DaemonCpu">User + system CPU of all daemon processes during the run.</param>
 /// <param name="Memory">Per daemon after the run: VmHWM (peak, since its start, warm-up included) and VmRSS.</param>
 /// <param name="Active">Instances of the fenced hosts that evacsim shows ACTIVE on a host that was not fenced.</param>
@@ -23,6 +26,7 @@ internal sealed record ServedRun(
     TimeSpan Reported,
     TimeSpan Wall,
     long Writes,
+    int Deletes,
     TimeSpan DaemonCpu,
     Counters Etcd,
     IReadOnlyList<ProcessMemory> Memory,
@@ -31,11 +35,14 @@ internal sealed record ServedRun(
     int Active,
     int Duplicates,
     IReadOnlyDictionary<string, long> KeysAtEnd,
-    RetentionResult? Retention)
+    RetentionResult? Retention,
+    double LoadBefore,
+    double LoadAfter)
 {
     public double MsPerInstance => Wall.TotalMilliseconds / Instances;
 
-    public double WritesPerInstance => (double)Writes / Instances;
+    /// <summary>Writes of the evacuation itself: the retention sweep's deletes are left out.</summary>
+    public double WritesPerInstance => (double)(Writes - Deletes) / Instances;
 
     public double CpuMsPerInstance => DaemonCpu.TotalMilliseconds / Instances;
 
@@ -100,12 +107,14 @@ internal static class ScaleBench
         }
 
         var theirs = set.Sim.ListInstances().Where(i => i.Host is { } h && fencedSet.Contains(h)).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+        var loadBefore = Stats.Load1();
         var cpuBefore = Cpu(set);
         var before = await ServedSet.RevisionAsync(set.Kv, ct);
         var countersBefore = await Counters.ReadAsync(cluster, http, ct);
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
         bound.CancelAfter(o.ScenarioTimeout);
-        var ended = ScenarioBench.WaitForHostsAsync(set.Observer, before, fenced, bound.Token);
+        var seen = new RunWatch(fencedSet);
+        var ended = seen.FollowAsync(set.Observer, before, bound.Token);
         var started = Stopwatch.GetTimestamp();
         TimeSpan reported;
         try
@@ -125,18 +134,19 @@ internal static class ScaleBench
         var after = await ServedSet.RevisionAsync(set.Kv, ct);
         var countersAfter = await Counters.ReadAsync(cluster, http, ct);
         var cpu = Cpu(set) - cpuBefore;
+        var loadAfter = Stats.Load1();
         var memory = set.Daemons.Select(d => d.Memory()).ToList();
         var keys = await set.KeyCountsAsync(ct);
 
-        var final = await set.Observer.ReadSnapshotAsync(ct);
-        var done = final.Instances.Count(v => fencedSet.Contains(v.Value.SourceHost) && v.Value.State == RecordState.Done);
-        var hostsDone = final.Hosts.Count(h => fencedSet.Contains(h.Value.Name) && h.Value.State == HostState.Done);
+        // from the watch: with a short retention, records that ended early are deleted before the run ends
+        var done = seen.Done;
+        var hostsDone = seen.HostsDone;
         var active = set.Sim.ListInstances().Count(i => theirs.Contains(i.Id) && i.Status == "ACTIVE" && i.Host is { } h && !fencedSet.Contains(h) && !warm.Contains(h));
         var duplicates = set.Sim.GetStats().DuplicateEvacuations;
         Progress(string.Create(CultureInfo.InvariantCulture,
             $"served {instances} instances on {hosts} hosts: {wall.TotalSeconds:F1} s ({instances / wall.TotalSeconds:F0} records/s; reports acknowledged after {reported.TotalSeconds:F1} s), " +
-            $"{(double)(after - before) / instances:F2} writes/instance, daemon CPU {cpu.TotalSeconds:F1} s, peak RSS {string.Join(" / ", memory.Select(m => m.PeakMb.ToString("F0", CultureInfo.InvariantCulture)))} MB, " +
-            $"done {done}, active in evacsim {active}, duplicates {duplicates}, keys {keys["all"]}"));
+            $"{(double)(after - before) / instances:F2} writes/instance ({seen.Deletes} retention deletes), daemon CPU {cpu.TotalSeconds:F1} s, peak RSS {string.Join(" / ", memory.Select(m => m.PeakMb.ToString("F0", CultureInfo.InvariantCulture)))} MB, " +
+            $"done {done}, active in evacsim {active}, duplicates {duplicates}, keys {keys["all"]}; load {loadBefore:F1} -> {loadAfter:F1}"));
 
         RetentionResult? kept = null;
         if (retention)
@@ -160,12 +170,54 @@ internal static class ScaleBench
                 $"retention ({o.Retention.TotalSeconds:F0} s, sweep every {o.RetentionSweep.TotalSeconds:F0} s): {(emptied ? "every instance record removed" : "instance records left")} {waited.TotalSeconds:F0} s after the end; " +
                 $"keys {keysAfter["all"]} ({string.Join(", ", keysAfter.Where(kv => kv.Key != "all" && kv.Value > 0).Select(kv => $"{kv.Key} {kv.Value}"))}); RSS now {string.Join(" / ", kept.MemoryAfter.Select(m => m.CurrentMb.ToString("F0", CultureInfo.InvariantCulture)))} MB"));
         }
-        var run = new ServedRun(instances, hosts, reported, wall, after - before, cpu, countersAfter - countersBefore, memory, done, hostsDone, active, duplicates, keys, kept);
+        var run = new ServedRun(instances, hosts, reported, wall, after - before, seen.Deletes, cpu, countersAfter - countersBefore, memory, done, hostsDone, active, duplicates, keys, kept, loadBefore, loadAfter);
         if (!run.Complete)
         {
             set.Keep();
         }
         return run;
+    }
+
+    /// <summary>
+    /// Follows the store's watch until every host in the set is terminal, keeping each instance
+    /// record's last state (a record deleted by the retention sweep keeps the state it ended in).
+    /// </summary>
+    private sealed class RunWatch(IReadOnlySet<string> hosts)
+    {
+        private readonly Dictionary<string, RecordState> _records = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, HostState> _hosts = new(StringComparer.Ordinal);
+
+        public int Deletes { get; private set; }
+
+        public int Done => _records.Values.Count(s => s == RecordState.Done);
+
+        public int HostsDone => _hosts.Values.Count(s => s == HostState.Done);
+
+        public async Task FollowAsync(EtcdEvacuationStore observer, long after, CancellationToken ct)
+        {
+            var ended = 0;
+            await foreach (var c in observer.WatchAsync(after, ct))
+            {
+                switch (c.Kind)
+                {
+                    case ChangeKind.InstancePut when c.Instance is { } v && hosts.Contains(v.Value.SourceHost):
+                        _records[v.Value.Id] = v.Value.State;
+                        break;
+                    case ChangeKind.InstanceDeleted:
+                        Deletes++;
+                        break;
+                    case ChangeKind.HostPut when c.Host is { } h && hosts.Contains(h.Value.Name):
+                        var was = _hosts.TryGetValue(h.Value.Name, out var s) && s.IsTerminal();
+                        _hosts[h.Value.Name] = h.Value.State;
+                        if (!was && h.Value.IsTerminal && ++ended == hosts.Count)
+                        {
+                            return;
+                        }
+                        break;
+                }
+            }
+            ct.ThrowIfCancellationRequested();
+        }
     }
 
     private static TimeSpan Cpu(ServedSet set) => set.Daemons.Aggregate(TimeSpan.Zero, (sum, d) => sum + d.Cpu());

@@ -242,11 +242,11 @@ internal static class ServedModes
         Line();
         Line(string.Create(Inv, $"evacsim duplicate evacuations over all runs: {t.Duplicates} ({(t.Duplicates == 0 ? "PASS" : "FAIL")})."));
         Line();
-        Line("| run | stop | victim | in flight | first resumed ms | every resumed ms | lease gone ms | exited ms | done |");
-        Line("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Line("| run | stop | victim | in flight | first resumed ms | every resumed ms | lease gone ms | exited ms | done | load (1 min) |");
+        Line("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var x in t.Reps)
         {
-            Line(string.Create(Inv, $"| {x.Rep} | {(x.Graceful ? "SIGTERM" : "kill -9")} | {x.Victim} | {x.InFlight} | {Ms(x.FirstResumed)} | {Ms(x.AllResumed)} | {Ms(x.LeaseGone)} | {x.Exited:F0} | {x.Done}/{x.Records} |"));
+            Line(string.Create(Inv, $"| {x.Rep} | {(x.Graceful ? "SIGTERM" : "kill -9")} | {x.Victim} | {x.InFlight} | {Ms(x.FirstResumed)} | {Ms(x.AllResumed)} | {Ms(x.LeaseGone)} | {x.Exited:F0} | {x.Done}/{x.Records} | {x.Load:F1} |"));
         }
         Line();
     }
@@ -260,11 +260,11 @@ internal static class ServedModes
             string.Create(Inv, $"Workflow:PollInterval {o.PollInterval.TotalMilliseconds:F0} ms, ClaimGrace {o.ClaimGrace.TotalMilliseconds:F0} ms, ClaimRampUp 0, Engine:Retention {o.Retention.TotalSeconds:F0} s (the least the daemon accepts), RetentionSweepInterval {o.RetentionSweep.TotalSeconds:F0} s; ") +
             string.Create(Inv, $"reports {o.ReportParallelism} at a time; one unmeasured 2-host warm-up fencing first. Timed from the first report to the last host record terminal."));
         Line();
-        Line("| instances | wall s | records/s | reports acknowledged s | writes/instance | daemon CPU s | peak RSS MB per daemon (limit 200) | RSS MB at the end | done | ACTIVE in evacsim | duplicates |");
-        Line("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-        Line(string.Create(Inv, $"| {s.Instances:N0} | {s.Wall.TotalSeconds:F1} | {s.RecordsPerSecond:F0} | {s.Reported.TotalSeconds:F1} | {s.WritesPerInstance:F2} | {s.DaemonCpu.TotalSeconds:F1} | ") +
+        Line("| instances | wall s | records/s | reports acknowledged s | writes/instance (retention deletes in the run) | daemon CPU s | peak RSS MB per daemon (limit 200) | RSS MB at the end | done | ACTIVE in evacsim | duplicates | load (1 min) before / after |");
+        Line("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Line(string.Create(Inv, $"| {s.Instances:N0} | {s.Wall.TotalSeconds:F1} | {s.RecordsPerSecond:F0} | {s.Reported.TotalSeconds:F1} | {s.WritesPerInstance:F2} ({s.Deletes:N0}) | {s.DaemonCpu.TotalSeconds:F1} | ") +
             $"{string.Join(" / ", s.Memory.Select(m => m.PeakMb.ToString("F0", Inv)))} | {string.Join(" / ", s.Memory.Select(m => m.CurrentMb.ToString("F0", Inv)))} | " +
-            string.Create(Inv, $"{s.Done:N0} | {s.Active:N0} | {s.Duplicates} |"));
+            string.Create(Inv, $"{s.Done:N0} | {s.Active:N0} | {s.Duplicates} | {s.LoadBefore:F1} / {s.LoadAfter:F1} |"));
         Line();
         if (s.Retention is { } k)
         {
@@ -290,23 +290,23 @@ internal static class ServedModes
         Line();
         Line(string.Create(Inv, $"The scale run's setting at each size ({o.ScalePerHost} instances per fenced host), {o.GrowthRuns} runs per size, each on fresh daemons after a warm-up fencing") +
             (r.Scale is not null ? "; the scale run is the first run of its size." : ".") +
-            " Per instance: wall time, etcd writes (revisions), CPU of the daemon processes, etcd RPCs (all members), CPU of the bench process (evacsim and the observer). Linear growth keeps every per-instance figure flat.");
+            " Per instance: wall time, etcd writes (revisions less the retention sweep's deletes during the run), CPU of the daemon processes, etcd RPCs (all members), CPU of the bench process (evacsim and the observer). Linear growth keeps every per-instance figure flat. Load: the machine's 1-minute load average (mean of before and after each run).");
         Line();
-        Line("| instances | hosts | runs | wall s (min / med / max) | ms per instance | writes per instance | daemon CPU ms per instance | Txn RPCs per instance | Range RPCs per instance | bench CPU ms per instance | etcd CPU ms per instance | peak RSS MB (max over daemons) | complete |");
-        Line("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+        Line("| instances | hosts | runs | wall s (min / med / max) | ms per instance | writes per instance | daemon CPU ms per instance | Txn RPCs per instance | Range RPCs per instance | bench CPU ms per instance | etcd CPU ms per instance | peak RSS MB (max over daemons) | load (1 min) | complete |");
+        Line("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
         foreach (var g in r.Growth)
         {
             var runs = g.Runs;
             if (runs.Count == 0)
             {
-                Line($"| {g.Instances.ToString("N0", Inv)} | | 0 | | | | | | | | | | no run |");
+                Line($"| {g.Instances.ToString("N0", Inv)} | | 0 | | | | | | | | | | | no run |");
                 continue;
             }
             List<double> Of(Func<ServedRun, double> f) => runs.Select(f).ToList();
             Line(string.Create(Inv, $"| {g.Instances:N0} | {runs[0].Hosts} | {runs.Count} | {Mmm(Of(x => x.Wall.TotalSeconds), 1)} | {Mmm(Of(x => x.MsPerInstance), 2)} | {Mmm(Of(x => x.WritesPerInstance), 2)} | ") +
                 $"{Mmm(Of(x => x.CpuMsPerInstance), 2)} | {Mmm(Of(x => x.Etcd.Txn / x.Instances), 2)} | {Mmm(Of(x => x.Etcd.Range / x.Instances), 2)} | " +
                 $"{Mmm(Of(x => x.Etcd.BenchCpu.TotalMilliseconds / x.Instances), 2)} | {Mmm(Of(x => x.Etcd.EtcdCpu.TotalMilliseconds / x.Instances), 2)} | {Mmm(Of(x => x.Memory.Max(m => m.PeakMb)))} | " +
-                $"{(runs.All(x => x.Complete) ? "yes" : "**no**")} |");
+                $"{Mmm(Of(x => (x.LoadBefore + x.LoadAfter) / 2), 1)} | {(runs.All(x => x.Complete) ? "yes" : "**no**")} |");
         }
         Line();
         if (Growth(r) is { } ratio)

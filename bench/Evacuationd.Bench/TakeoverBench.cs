@@ -15,7 +15,7 @@ namespace Evacuationd.Bench;
 /// <param name="AllResumed">Every one of them claimed by another daemon.</param>
 /// <param name="LeaseGone">The victim's daemon key deleted: its lease expired (kill -9) or was revoked (graceful stop).</param>
 /// <param name="Exited">The victim's process exited.</param>
-internal sealed record TakeoverRep(bool Graceful, int Rep, string Victim, int InFlight, double? FirstResumed, double? AllResumed, double? LeaseGone, double Exited, int Records, int Done);
+internal sealed record TakeoverRep(bool Graceful, int Rep, string Victim, int InFlight, double? FirstResumed, double? AllResumed, double? LeaseGone, double Exited, int Records, int Done, double Load);
 
 internal sealed record TakeoverResult(TimeSpan LeaseTtl, TimeSpan KeepAlive, TimeSpan ClaimGrace, TimeSpan Rebuild, int HostsPerRep, int PerHost, IReadOnlyList<TakeoverRep> Reps, int Duplicates)
 {
@@ -119,6 +119,7 @@ internal static class TakeoverBench
                 throw new TimeoutException($"takeover {rep}: the store watch did not open within 30 s");
             }
 
+            var load = Stats.Load1();
             var signalled = Stopwatch.GetTimestamp();
             victim.Signal(graceful ? ServedDaemon.SigTerm : ServedDaemon.SigKill);
             var exited = victim.WaitForExitAsync(TimeSpan.FromSeconds(60)).ContinueWith(t => (t.Result, Stopwatch.GetTimestamp()), ct, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -135,11 +136,11 @@ internal static class TakeoverBench
 
             var end = await FenceEndAsync(set, mine, expected, settle, $"takeover {rep}: records ending", ct);
             var r = new TakeoverRep(graceful, rep, victimId, keys.Count, Ms(signalled, seen.First), Ms(signalled, seen.All), Ms(signalled, seen.LeaseGone),
-                Ms(signalled, exitedAt)!.Value, expected, end.Count(v => mine.Contains(v.Value.SourceHost) && v.Value.State == RecordState.Done));
+                Ms(signalled, exitedAt)!.Value, expected, end.Count(v => mine.Contains(v.Value.SourceHost) && v.Value.State == RecordState.Done), load);
             results.Add(r);
             Progress(string.Create(CultureInfo.InvariantCulture,
                 $"takeover {rep} ({(graceful ? "SIGTERM" : "kill -9")} of {victimId}, {r.InFlight} records in flight): first resumed after {F(r.FirstResumed)} ms, all after {F(r.AllResumed)} ms, " +
-                $"lease gone after {F(r.LeaseGone)} ms, exited after {r.Exited:F0} ms; {r.Done}/{r.Records} done; replaced by {replacement}"));
+                $"lease gone after {F(r.LeaseGone)} ms, exited after {r.Exited:F0} ms; {r.Done}/{r.Records} done; replaced by {replacement}; load {load:F1}"));
         }
         return new TakeoverResult(ttl, keepAlive, TimeSpan.FromSeconds(1), rebuild, hostsPerRep, o.TakeoverPerHost, results, set.Sim.GetStats().DuplicateEvacuations);
     }
