@@ -10,7 +10,11 @@ using Evacuationd.Testing.Etcd;
 namespace Evacuationd.Bench;
 
 /// <summary>What the retention sweep left after a run: waited from the run's end until no instance record was left (or the bound).</summary>
-internal sealed record RetentionResult(TimeSpan Retention, TimeSpan Sweep, TimeSpan Waited, bool Emptied, IReadOnlyDictionary<string, long> KeysAfter, IReadOnlyList<ProcessMemory> MemoryAfter);
+/// <param name="Writes">etcd revisions added during the wait: each deleted record is one; more are other writes (host records rewritten).</param>
+/// <param name="HostsRewritten">Host records of the run written during the wait (all had ended before it).</param>
+/// <param name="HostReason">The last reason of one of them, as an operator reads it.</param>
+internal sealed record RetentionResult(TimeSpan Retention, TimeSpan Sweep, TimeSpan Waited, bool Emptied, IReadOnlyDictionary<string, long> KeysAfter, IReadOnlyList<ProcessMemory> MemoryAfter,
+    long Writes, long Deleted, int HostsRewritten, string? HostReason);
 
 /// <summary>One mass fencing by daemons running as processes.</summary>
 /// <param name="Reported">Until every fence report was acknowledged.</param>
@@ -151,6 +155,8 @@ internal static class ScaleBench
         RetentionResult? kept = null;
         if (retention)
         {
+            var waitRevision = await ServedSet.RevisionAsync(set.Kv, ct);
+            var hostsAtEnd = (await set.Observer.ListHostsAsync(ct)).Where(h => fencedSet.Contains(h.Value.Name)).ToDictionary(h => h.Value.Name, h => h.Revision, StringComparer.Ordinal);
             var waitStarted = Stopwatch.GetTimestamp();
             var limit = o.Retention + 4 * o.RetentionSweep + TimeSpan.FromSeconds(120);
             var emptied = false;
@@ -165,10 +171,14 @@ internal static class ScaleBench
             }
             var waited = Stopwatch.GetElapsedTime(waitStarted);
             var keysAfter = await set.KeyCountsAsync(ct);
-            kept = new RetentionResult(o.Retention, o.RetentionSweep, waited, emptied, keysAfter, set.Daemons.Select(d => d.Memory()).ToList());
+            var waitWrites = await ServedSet.RevisionAsync(set.Kv, ct) - waitRevision;
+            var rewritten = (await set.Observer.ListHostsAsync(ct)).Where(h => hostsAtEnd.TryGetValue(h.Value.Name, out var r) && h.Revision != r).ToList();
+            kept = new RetentionResult(o.Retention, o.RetentionSweep, waited, emptied, keysAfter, set.Daemons.Select(d => d.Memory()).ToList(),
+                waitWrites, keys["instances"] - keysAfter["instances"], rewritten.Count, rewritten.FirstOrDefault()?.Value.Reason);
             Progress(string.Create(CultureInfo.InvariantCulture,
                 $"retention ({o.Retention.TotalSeconds:F0} s, sweep every {o.RetentionSweep.TotalSeconds:F0} s): {(emptied ? "every instance record removed" : "instance records left")} {waited.TotalSeconds:F0} s after the end; " +
-                $"keys {keysAfter["all"]} ({string.Join(", ", keysAfter.Where(kv => kv.Key != "all" && kv.Value > 0).Select(kv => $"{kv.Key} {kv.Value}"))}); RSS now {string.Join(" / ", kept.MemoryAfter.Select(m => m.CurrentMb.ToString("F0", CultureInfo.InvariantCulture)))} MB"));
+                $"keys {keysAfter["all"]} ({string.Join(", ", keysAfter.Where(kv => kv.Key != "all" && kv.Value > 0).Select(kv => $"{kv.Key} {kv.Value}"))}); " +
+                $"{kept.Writes} writes for {kept.Deleted} deletes, {kept.HostsRewritten} ended host records rewritten (e.g. \"{kept.HostReason}\"); RSS now {string.Join(" / ", kept.MemoryAfter.Select(m => m.CurrentMb.ToString("F0", CultureInfo.InvariantCulture)))} MB"));
         }
         var run = new ServedRun(instances, hosts, reported, wall, after - before, seen.Deletes, cpu, countersAfter - countersBefore, memory, done, hostsDone, active, duplicates, keys, kept, loadBefore, loadAfter);
         if (!run.Complete)

@@ -278,6 +278,8 @@ internal static class ServedModes
             Line();
             Line(string.Create(Inv, $"- {(k.Emptied ? "Every instance record was removed by the retention sweep" : "Instance records were still there when the wait ended")} {k.Waited.TotalSeconds:F0} s after the run's end (Engine:Retention {k.Retention.TotalSeconds:F0} s after a record's last change, sweeps every {k.Sweep.TotalSeconds:F0} s). ") +
                 "What stays is one host record per host ever fenced (it carries the fence generation), the live daemons and the control record: bounded by the hosts, not by the instances.");
+            Line(string.Create(Inv, $"- Writes during the wait: {k.Writes:N0} for {k.Deleted:N0} deleted instance records; {k.HostsRewritten} of the {s.Hosts} host records, all ended before the wait, were written again") +
+                (k.HostReason is { } why ? $" (last reason of one: \"{why}\")." : "."));
             Line($"- RSS after the wait: {string.Join(" / ", k.MemoryAfter.Select(m => m.CurrentMb.ToString("F0", Inv)))} MB.");
             Line();
         }
