@@ -130,7 +130,7 @@ internal sealed record BenchOptions
           --max-concurrent N       MaxConcurrentRecords per daemon (default 64)
           --poll-ms N              workflow poll interval in ms (default 50)
           --grace-ms N             claim grace in ms (default 100)
-          --timeout-s N            bound of one scenario run in s (default 180)
+          --timeout-s N            bound of one scenario run in s (default 180; a scale/growth run: at least 2 min + 100 ms per instance)
           --warmup N               unmeasured full-size runs per cluster first (default 3; 0 = none)
           --reaction N             single-host fencings timed for reaction, shipped defaults (default 40; 0 = none)
           --alloc-types            one extra, unmeasured run sampling allocations by type

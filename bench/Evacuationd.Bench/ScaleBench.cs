@@ -116,7 +116,9 @@ internal static class ScaleBench
         var before = await ServedSet.RevisionAsync(set.Kv, ct);
         var countersBefore = await Counters.ReadAsync(cluster, http, ct);
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        bound.CancelAfter(o.ScenarioTimeout);
+        // at least --timeout-s, and 100 ms per instance more (10,000 instances on a busy machine take minutes)
+        var limit = TimeSpan.FromMilliseconds(Math.Max(o.ScenarioTimeout.TotalMilliseconds, 120_000 + 100.0 * instances));
+        bound.CancelAfter(limit);
         var seen = new RunWatch(fencedSet);
         var ended = seen.FollowAsync(set.Observer, before, bound.Token);
         var started = Stopwatch.GetTimestamp();
@@ -131,7 +133,7 @@ internal static class ScaleBench
         {
             set.Keep();
             var snapshot = await set.Observer.ReadSnapshotAsync(ct);
-            throw new TimeoutException($"{instances} instances: not every host record ended within {o.ScenarioTimeout}: " +
+            throw new TimeoutException($"{instances} instances: not every host record ended within {limit}: " +
                 string.Join(", ", snapshot.Instances.GroupBy(v => v.Value.State).Select(g => $"{g.Key.Name()}={g.Count()}")));
         }
         var wall = Stopwatch.GetElapsedTime(started);
@@ -158,9 +160,9 @@ internal static class ScaleBench
             var waitRevision = await ServedSet.RevisionAsync(set.Kv, ct);
             var hostsAtEnd = (await set.Observer.ListHostsAsync(ct)).Where(h => fencedSet.Contains(h.Value.Name)).ToDictionary(h => h.Value.Name, h => h.Revision, StringComparer.Ordinal);
             var waitStarted = Stopwatch.GetTimestamp();
-            var limit = o.Retention + 4 * o.RetentionSweep + TimeSpan.FromSeconds(120);
+            var patience = o.Retention + 4 * o.RetentionSweep + TimeSpan.FromSeconds(120);
             var emptied = false;
-            while (Stopwatch.GetElapsedTime(waitStarted) < limit)
+            while (Stopwatch.GetElapsedTime(waitStarted) < patience)
             {
                 if ((await set.KeyCountsAsync(ct))["instances"] == 0)
                 {
