@@ -59,6 +59,57 @@ internal sealed record BenchOptions
     /// <summary>Single-host fencings, one after the other, timed for reaction (0: none).</summary>
     public int ReactionFencings { get; init; } = 40;
 
+    /// <summary>Modes to run: rate (txn, scenario, reaction per cluster size), takeover, scale, growth.</summary>
+    public IReadOnlySet<string> Modes { get; init; } = new HashSet<string>(AllModes, StringComparer.Ordinal);
+
+    /// <summary>Takeovers of each kind (kill -9, graceful stop), alternating (0: none).</summary>
+    public int TakeoverRuns { get; init; } = 5;
+
+    /// <summary>Hosts fenced per takeover.</summary>
+    public int TakeoverHosts { get; init; } = 2;
+
+    /// <summary>Instances per host in the takeover runs.</summary>
+    public int TakeoverPerHost { get; init; } = 10;
+
+    /// <summary>Engine:LeaseTtl of the takeover daemons (shipped: 10 s).</summary>
+    public TimeSpan TakeoverLeaseTtl { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>evacsim's rebuild time in the takeover runs; null: lease TTL + 4 s (still rebuilding when a successor takes over).</summary>
+    public TimeSpan? TakeoverRebuild { get; init; }
+
+    /// <summary>Fenced hosts of the scale run (0: none).</summary>
+    public int ScaleHosts { get; init; } = 500;
+
+    /// <summary>Instances per host in the scale and growth runs.</summary>
+    public int ScalePerHost { get; init; } = 20;
+
+    /// <summary>Instance counts of the growth series.</summary>
+    public IReadOnlyList<int> GrowthSizes { get; init; } = [100, 1000, 10000];
+
+    /// <summary>Runs per growth size (the scale run counts as one of its size's).</summary>
+    public int GrowthRuns { get; init; } = 3;
+
+    /// <summary>Engine:Retention of the scale and growth daemons (the daemon accepts 1 min or more).</summary>
+    public TimeSpan Retention { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Engine:RetentionSweepInterval of the scale and growth daemons.</summary>
+    public TimeSpan RetentionSweep { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Fence reports in flight at once in the process modes.</summary>
+    public int ReportParallelism { get; init; } = 8;
+
+    /// <summary>Extra environment of the daemon processes (e.g. DOTNET_gcServer=0 to compare the GC).</summary>
+    public IReadOnlyDictionary<string, string> DaemonEnvironment { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Keep the daemons' configuration and logs of every process-mode run.</summary>
+    public bool KeepLogs { get; init; }
+
+    public int ScaleInstances => ScaleHosts * ScalePerHost;
+
+    public bool Has(string mode) => Modes.Contains(mode);
+
+    public static readonly IReadOnlyList<string> AllModes = ["rate", "takeover", "scale", "growth"];
+
     /// <summary>Where to write the markdown report (besides stdout); null: stdout only.</summary>
     public string? ReportPath { get; init; }
 
@@ -79,12 +130,53 @@ internal sealed record BenchOptions
           --max-concurrent N       MaxConcurrentRecords per daemon (default 64)
           --poll-ms N              workflow poll interval in ms (default 50)
           --grace-ms N             claim grace in ms (default 100)
-          --timeout-s N            bound of one scenario run in s (default 180)
+          --timeout-s N            bound of one scenario run in s (default 180; a scale/growth run: at least 2 min + 100 ms per instance)
           --warmup N               unmeasured full-size runs per cluster first (default 3; 0 = none)
           --reaction N             single-host fencings timed for reaction, shipped defaults (default 40; 0 = none)
           --alloc-types            one extra, unmeasured run sampling allocations by type
+        modes (default: all; the last three run `evacuationd serve` processes on a 3-member etcd):
+          --only MODES             run only these of rate,takeover,scale,growth (comma separated)
+          --skip MODES             run all but these
+          rate                     per --members cluster: CAS rate, record rate (scenario), reaction
+          takeover                 --takeover N kill -9 and N graceful stops of the daemon owning in-flight records
+          --takeover N             takeovers of each kind (default 5)
+          --takeover-hosts N       hosts fenced per takeover (default 2)
+          --takeover-per-host N    instances per host (default 10)
+          --takeover-ttl-s N       Engine:LeaseTtl of those daemons (default 10, as shipped)
+          --takeover-rebuild-s N   evacsim rebuild time (default TTL + 4)
+          scale                    --scale-hosts x --per-host-served instances, then the retention sweep
+          --scale-hosts N          fenced hosts (default 500)
+          --per-host-served N      instances per host in scale and growth (default 20)
+          --retention-s N          Engine:Retention in s (default 60, the least the daemon accepts)
+          --sweep-s N              Engine:RetentionSweepInterval in s (default 5)
+          growth                   the same run at each size
+          --growth SIZES           instance counts (default 100,1000,10000)
+          --growth-runs N          runs per size (default 3; the scale run is one of its size's)
+          --report-parallel N      fence reports in flight at once (default 8)
+          --keep-logs              keep the daemons' configuration and logs (a folder per run under the temp folder)
+          --daemon-env NAME=VALUE  extra environment of the daemon processes (repeatable; e.g. DOTNET_gcServer=0)
           --report FILE            also write the markdown report to FILE
         """;
+
+    private static Dictionary<string, string> WithVariable(IReadOnlyDictionary<string, string> env, string assignment)
+    {
+        var eq = assignment.IndexOf('=', StringComparison.Ordinal);
+        if (eq < 1)
+        {
+            throw new ArgumentException($"--daemon-env takes NAME=VALUE (got {assignment})");
+        }
+        return new Dictionary<string, string>(env, StringComparer.Ordinal) { [assignment[..eq]] = assignment[(eq + 1)..] };
+    }
+
+    private static HashSet<string> ModeList(string value)
+    {
+        var modes = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        if (modes.FirstOrDefault(m => !AllModes.Contains(m)) is { } bad)
+        {
+            throw new ArgumentException($"unknown mode {bad} (modes: {string.Join(",", AllModes)})");
+        }
+        return modes;
+    }
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
@@ -120,8 +212,32 @@ internal sealed record BenchOptions
                 "--reaction" => o with { ReactionFencings = int.Parse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture) },
                 "--alloc-types" => o with { AllocationTypes = true },
                 "--report" => o with { ReportPath = Next() },
+                "--only" => o with { Modes = ModeList(Next()) },
+                "--skip" => o with { Modes = o.Modes.Except(ModeList(Next())).ToHashSet(StringComparer.Ordinal) },
+                "--takeover" => o with { TakeoverRuns = int.Parse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture) },
+                "--takeover-hosts" => o with { TakeoverHosts = Int() },
+                "--takeover-per-host" => o with { TakeoverPerHost = Int() },
+                "--takeover-ttl-s" => o with { TakeoverLeaseTtl = TimeSpan.FromSeconds(Int()) },
+                "--takeover-rebuild-s" => o with { TakeoverRebuild = TimeSpan.FromSeconds(Int()) },
+                "--scale-hosts" => o with { ScaleHosts = int.Parse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture) },
+                "--per-host-served" => o with { ScalePerHost = Int() },
+                "--retention-s" => o with { Retention = TimeSpan.FromSeconds(Int()) },
+                "--sweep-s" => o with { RetentionSweep = TimeSpan.FromSeconds(Int()) },
+                "--growth" => o with
+                {
+                    GrowthSizes = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                        .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).Where(n => n > 0).Order().ToList(),
+                },
+                "--growth-runs" => o with { GrowthRuns = Int() },
+                "--report-parallel" => o with { ReportParallelism = Int() },
+                "--keep-logs" => o with { KeepLogs = true },
+                "--daemon-env" => o with { DaemonEnvironment = WithVariable(o.DaemonEnvironment, Next()) },
                 _ => throw new ArgumentException($"unknown option {a}"),
             };
+        }
+        if (o.Retention < TimeSpan.FromMinutes(1))
+        {
+            throw new ArgumentException("--retention-s: the daemon accepts 60 s or more (Engine:Retention)");
         }
         if (o.Members.Count == 0 || o.Members.Any(m => m is < 1 or > 9))
         {

@@ -6,6 +6,19 @@ namespace Evacuationd.Bench;
 
 internal static class Stats
 {
+    /// <summary>The 1-minute load average (/proc/loadavg), NaN when unreadable: other work on the machine skews every figure.</summary>
+    public static double Load1()
+    {
+        try
+        {
+            return double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], NumberStyles.Float, CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return double.NaN;
+        }
+    }
+
     public static double Median(IReadOnlyList<double> values)
     {
         if (values.Count == 0)
@@ -92,7 +105,7 @@ internal sealed record Counters(
     }
 
     /// <summary>utime + stime of a process from /proc (Linux, USER_HZ 100); zero when unreadable.</summary>
-    private static TimeSpan ProcessCpu(int pid)
+    internal static TimeSpan ProcessCpu(int pid)
     {
         try
         {

@@ -58,7 +58,7 @@ internal static class Program
         var total = Stopwatch.GetTimestamp();
         var results = new List<ClusterResult>();
         AllocationProfile? profile = null;
-        foreach (var members in o.Members)
+        foreach (var members in o.Has("rate") ? o.Members : [])
         {
             Progress($"etcd: starting {members} member(s), fsync on");
             await using var cluster = await EtcdCluster.StartAsync(members, new EtcdClusterOptions { UnsafeNoFsync = false }, ct);
@@ -99,13 +99,15 @@ internal static class Program
             }
         }
 
-        var report = Report(o, results, profile, Stopwatch.GetElapsedTime(total));
+        var served = await ServedModes.RunAsync(o, http, ct);
+
+        var report = Report(o, results, profile, served, Stopwatch.GetElapsedTime(total));
         await Console.Out.WriteAsync(report);
         if (o.ReportPath is { } path)
         {
             await File.WriteAllTextAsync(path, report, ct);
         }
-        var ok = results.All(c => c.Runs.All(r => r.Done == r.Instances && r.Duplicates == 0 && r.HostsDone == o.FencedHosts));
+        var ok = results.All(c => c.Runs.All(r => r.Done == r.Instances && r.Duplicates == 0 && r.HostsDone == o.FencedHosts)) && (served?.Ok ?? true);
         return ok ? 0 : 1;
     }
 
@@ -118,11 +120,30 @@ internal static class Program
 
     private static string F(double x, int digits) => x.ToString("F" + digits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
-    private static string Report(BenchOptions o, IReadOnlyList<ClusterResult> results, AllocationProfile? profile, TimeSpan took)
+    private static string Report(BenchOptions o, IReadOnlyList<ClusterResult> results, AllocationProfile? profile, ServedResults? served, TimeSpan took)
     {
         var sb = new StringBuilder();
         void Line(string s = "") => sb.Append(s).Append('\n');
         var inv = CultureInfo.InvariantCulture;
+
+        Line("## Targets");
+        Line();
+        Line("| target | limit | measured | verdict |");
+        Line("| --- | --- | --- | --- |");
+        foreach (var (target, limit, measured, verdict) in RateTargets(results).Concat(served is null ? [] : ServedModes.Targets(served)))
+        {
+            Line($"| {target} | {limit} | {measured} | {verdict} |");
+        }
+        Line();
+        if (served is not null)
+        {
+            ServedModes.Report(sb, o, served);
+        }
+        if (results.Count == 0)
+        {
+            Line(string.Create(inv, $"Bench took {took.TotalSeconds:F0} s."));
+            return sb.ToString();
+        }
 
         Line("## Summary");
         Line();
@@ -259,6 +280,37 @@ internal static class Program
         Line(string.Create(inv, $"Sequential: {o.SequentialTxns} txns on one key; parallel: {o.ParallelTxns} txns, {o.Parallelism} writers on {o.Parallelism} keys; " +
             $"each txn is `mod_revision(key) == last ? put(key, 256 B)` on the raw no-retry KV client over all members. Bench took {took.TotalSeconds:F0} s."));
         return sb.ToString();
+    }
+
+    /// <summary>The targets the rate mode measures, on the largest cluster it ran (issue 10 names 3 members).</summary>
+    private static IEnumerable<(string, string, string, string)> RateTargets(IReadOnlyList<ClusterResult> results)
+    {
+        if (results.Count == 0)
+        {
+            yield break;
+        }
+        var c = results.MaxBy(x => x.Members)!;
+        var inv = CultureInfo.InvariantCulture;
+        static string Met(bool met) => met ? "met" : "**not met**";
+        if (c.Reactions.Count > 0)
+        {
+            var first = c.Reactions.Select(r => r.FirstEvacuate).ToList();
+            var p50 = Stats.Median(first);
+            var p99 = Stats.Percentile(first, 99);
+            yield return (string.Create(inv, $"Reaction ({c.Members} members): report to first evacuate call"), "p50 < 50 ms, p99 < 250 ms",
+                string.Create(inv, $"p50 {p50:F1} ms, p99 {p99:F1} ms ({first.Count} fencings)"), Met(p50 < 50 && p99 < 250));
+        }
+        if (c.Runs.Count > 0)
+        {
+            var rates = c.Runs.Select(r => r.RecordsPerSecond).ToList();
+            var wpi = Stats.Median(c.Runs.Select(r => r.WritesPerInstance).ToList());
+            var limit = c.Txn.ParallelMedian / wpi;
+            var share = Stats.Median(rates) / limit;
+            yield return (string.Create(inv, $"Overhead at scale ({c.Members} members): records/s against the etcd-bound limit"), ">= 70% of the limit",
+                string.Create(inv, $"{N0(rates.Min())} / {N0(Stats.Median(rates))} / {N0(rates.Max())} records/s (min / med / max) = {100 * share:F0}% of {N0(limit)}"), Met(share >= 0.7));
+            yield return (string.Create(inv, $"Writes per instance ({c.Members} members), happy path"), "<= 4",
+                string.Create(inv, $"{ServedModes.Mmm(c.Runs.Select(r => r.WritesPerInstance).ToList(), 2)} (min / med / max)"), Met(wpi <= 4));
+        }
     }
 
     /// <summary>A markdown code span; names with a backtick (generic types) get a double-backtick fence.</summary>

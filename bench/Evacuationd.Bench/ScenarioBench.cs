@@ -93,7 +93,8 @@ internal static partial class ScenarioBench
 
         var startedAt = time.GetUtcNow();
         var started = Stopwatch.GetTimestamp();
-        var intake = new FenceIntake(observer, time, "bench");
+        // the blast-radius guard would hold every host past the third: opened, as in the process modes
+        var intake = new FenceIntake(observer, time, "bench", ServedSet.WidePolicy);
         try
         {
             var decisions = await Task.WhenAll(fenced.Select(h =>
@@ -152,7 +153,7 @@ internal static partial class ScenarioBench
     }
 
     /// <summary>Follows the store's watch (no polling, no snapshot re-reads) until every host in <paramref name="hosts"/> is terminal.</summary>
-    private static async Task WaitForHostsAsync(EtcdEvacuationStore observer, long after, IReadOnlyList<string> hosts, CancellationToken ct)
+    internal static async Task WaitForHostsAsync(EtcdEvacuationStore observer, long after, IReadOnlyList<string> hosts, CancellationToken ct)
     {
         var states = new Dictionary<string, HostState>(StringComparer.Ordinal);
         var wanted = hosts.ToHashSet(StringComparer.Ordinal);
