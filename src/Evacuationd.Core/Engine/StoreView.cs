@@ -1,3 +1,4 @@
+using Evacuationd.Core.Planning;
 using Evacuationd.Core.Records;
 using Evacuationd.Core.Store;
 using Evacuationd.Core.Workflow;
@@ -20,6 +21,8 @@ internal sealed class StoreView
     private readonly Dictionary<RecordKey, DateTimeOffset> _unownedSince = new();
     /// <summary>Per fencing (host, generation): records known, and records not terminal yet.</summary>
     private readonly Dictionary<(string Host, long Generation), int[]> _fencings = new();
+    /// <summary>The latest UpdatedAt of any record of each fencing seen (deletions do not lower it).</summary>
+    private readonly Dictionary<(string Host, long Generation), DateTimeOffset> _fencingLatest = new();
     private readonly Dictionary<string, DaemonInfo> _daemons = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Versioned<OperatorRequest>> _requests = new(StringComparer.Ordinal);
     private readonly Dictionary<int, string> _slots = new();
@@ -48,6 +51,7 @@ internal sealed class StoreView
                 _hosts[h.Value.Name] = h;
             }
             _fencings.Clear();
+            _fencingLatest.Clear();
             foreach (var i in snapshot.Instances)
             {
                 _instances[i.Value.Id] = i;
@@ -287,11 +291,12 @@ internal sealed class StoreView
             {
                 return false;
             }
-            // An ended fencing has work again when its records no longer match what it
-            // recorded at its end (an operator retried some).
+            // An ended fencing has work again when an operator retried some of its records
+            // (not when retention deleted ended ones).
             return h.Value.State is HostState.Planning or HostState.Evacuating
                    || (h.Value.State is HostState.Done or HostState.Failed && h.Value.Planned
-                       && CountsOf(h.Value.Name, h.Value.FenceGeneration) != h.Value.Counts);
+                       && HostWorkflow.ChangedByRetry(h.Value, CountsOf(h.Value.Name, h.Value.FenceGeneration),
+                           _fencingLatest.GetValueOrDefault((h.Value.Name, h.Value.FenceGeneration), DateTimeOffset.MinValue)));
         }
         return _instances.TryGetValue(key.Id, out var i) && (!i.Value.IsTerminal || _requests.ContainsKey(key.Id));
     }
@@ -380,6 +385,10 @@ internal sealed class StoreView
             counts[(int)before.State]--;
         }
         counts[(int)after.State]++;
+        if (after.UpdatedAt > _fencingLatest.GetValueOrDefault(key, DateTimeOffset.MinValue))
+        {
+            _fencingLatest[key] = after.UpdatedAt;
+        }
     }
 
     private void Uncount(InstanceRecord gone)

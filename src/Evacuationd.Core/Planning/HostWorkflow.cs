@@ -119,9 +119,9 @@ public static class HostWorkflow
             return new HostStep.Finished();
         }
         var counts = RecordCounts.Of(records);
-        if (counts == h.Counts)
+        if (!ChangedByRetry(h, counts, records.Count == 0 ? DateTimeOffset.MinValue : records.Max(r => r.UpdatedAt)))
         {
-            return new HostStep.Finished();
+            return new HostStep.Finished(); // unchanged, or only ended records deleted by retention
         }
         var running = records.Count(r => !r.IsTerminal);
         if (running > 0)
@@ -133,6 +133,16 @@ public static class HostWorkflow
         return new HostStep.Write((h with { Counts = counts }).MoveTo(counts.Failed > 0 ? HostState.Failed : HostState.Done,
             $"re-evaluated after retried records ended: {summary}", now, daemon));
     }
+
+    /// <summary>
+    /// Whether the records of an ended fencing (their <paramref name="counts"/> now, the latest
+    /// change of any of them) were retried by an operator since it ended: one runs again, more
+    /// ended in some state than at the end, or the counts differ and a record changed after
+    /// the end. Retention deleting ended records only lowers counts of records that ended
+    /// before the fencing did: no change, and the fencing's outcome stays as written.
+    /// </summary>
+    public static bool ChangedByRetry(HostRecord h, RecordCounts counts, DateTimeOffset latestRecordUpdate) =>
+        counts.RetriedSince(h.Counts) || (counts != h.Counts && latestRecordUpdate > h.StateSince);
 
     public static string DisabledReason(HostRecord h) =>
         $"evacuationd: fenced by {h.Source.Name()} at {h.FencedAt:yyyy-MM-ddTHH:mm:ssZ} ({h.EvacuationId})";

@@ -80,6 +80,15 @@ public sealed record RecordCounts(int Total, int Accepted, int InFlight, int Don
     [JsonIgnore]
     public int Terminal => Done + Failed + Skipped + Cancelled;
 
+    /// <summary>
+    /// True when the records of an ended fencing show a change that only an operator's retry
+    /// makes: a record running again, or more records in an end state than at the fencing's
+    /// end. Retention deleting ended records only lowers counts, and is no change.
+    /// </summary>
+    public bool RetriedSince(RecordCounts atEnd) =>
+        Accepted > 0 || InFlight > 0
+        || Done > atEnd.Done || Failed > atEnd.Failed || Skipped > atEnd.Skipped || Cancelled > atEnd.Cancelled;
+
     public static RecordCounts Of(IEnumerable<InstanceRecord> records)
     {
         int total = 0, accepted = 0, inFlight = 0, done = 0, failed = 0, skipped = 0, cancelled = 0;

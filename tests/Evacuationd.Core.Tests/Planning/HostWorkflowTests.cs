@@ -220,6 +220,43 @@ public class HostWorkflowTests
         Assert.IsType<HostStep.Finished>(HostWorkflow.DecideCompletion(Evacuating(1) with { State = state }, [Record("a", RecordState.Done)], Now, "d"));
     }
 
+    [Fact]
+    public void AnEndedFencingWhoseRecordsRetentionDeletedStaysAsItEnded()
+    {
+        var ended = Ended(new RecordCounts(3, 0, 0, 2, 1, 0, 0));
+
+        // Retention deleted one done record, then all of them: no retry, nothing to re-evaluate.
+        var oneGone = HostWorkflow.DecideReopen(ended, [Record("a", RecordState.Done), Record("b", RecordState.Failed)], Now, "d");
+        var allGone = HostWorkflow.DecideReopen(ended, [], Now, "d");
+
+        Assert.IsType<HostStep.Finished>(oneGone);
+        Assert.IsType<HostStep.Finished>(allGone);
+        Assert.False(RecordCounts.Empty.RetriedSince(ended.Counts));
+    }
+
+    [Fact]
+    public void AnEndedFencingWithARetriedRecordReopensOrIsReEvaluated()
+    {
+        var ended = Ended(new RecordCounts(3, 0, 0, 2, 1, 0, 0));
+
+        var running = HostWorkflow.DecideReopen(ended, [Record("a", RecordState.Done), Record("b", RecordState.Done), Record("c", RecordState.Retrying)], Now, "d");
+        // The retried record already ended done, and retention deleted another meanwhile.
+        var redone = HostWorkflow.DecideReopen(ended, [Record("b", RecordState.Done), Record("c", RecordState.Done) with { UpdatedAt = Now }], Now, "d");
+
+        Assert.Equal(HostState.Evacuating, Assert.IsType<HostStep.Write>(running).Next.State);
+        var next = Assert.IsType<HostStep.Write>(redone).Next;
+        Assert.Equal(HostState.Done, next.State);
+        Assert.StartsWith("re-evaluated after retried records ended: 2 done, 0 failed", next.Reason, StringComparison.Ordinal);
+    }
+
+    /// <summary>A fencing that ended 5 s ago with <paramref name="counts"/> (its records ended before).</summary>
+    private static HostRecord Ended(RecordCounts counts) => Evacuating(counts.Total) with
+    {
+        State = counts.Failed > 0 ? HostState.Failed : HostState.Done,
+        StateSince = Now.AddSeconds(-5),
+        Counts = counts,
+    };
+
     private static HostRecord Evacuating(int total) => Planning() with
     {
         State = HostState.Evacuating,
