@@ -45,7 +45,7 @@ public sealed class EvacuationDaemon : IAsyncDisposable
         _metrics = metrics;
         _novaLimit = new AdjustableLimiter(options.Policy.MaxConcurrentNovaCalls);
         _compute = options.Policy.MaxConcurrentNovaCalls > 0 ? new LimitedComputeClient(compute, _novaLimit) : compute;
-        _observer = new NovaObserver(_compute, time);
+        _observer = new NovaObserver(_compute, time, NovaObserver.DefaultGather);
         _time = time;
         _log = loggers.CreateLogger("Evacuationd.Engine");
         _version = version;

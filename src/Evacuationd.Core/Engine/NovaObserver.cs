@@ -23,8 +23,16 @@ namespace Evacuationd.Core.Engine;
 /// Nova's silence for CallSettle) sees what it saw before. Every server in the answer is shown
 /// as Nova has it now; which listing it came from changes nothing.
 /// </summary>
-internal sealed class NovaObserver(IComputeClient compute, TimeProvider time)
+/// <param name="gather">
+/// How long the first ask of an idle host waits before its fetch starts, so that the runners
+/// launched together (a fresh plan's records) share one fetch instead of one asking alone and
+/// the rest waiting for the next. Waiting only makes the fetch later, never older (S4).
+/// </param>
+internal sealed class NovaObserver(IComputeClient compute, TimeProvider time, TimeSpan gather = default)
 {
+    /// <summary>The daemon's gather time: a fresh plan's runners ask within a few milliseconds of each other.</summary>
+    public static readonly TimeSpan DefaultGather = TimeSpan.FromMilliseconds(30);
+
     /// <summary>Up to this many servers missing from the host's listing are read one by one.</summary>
     public const int SingleReadLimit = 2;
 
@@ -50,13 +58,30 @@ internal sealed class NovaObserver(IComputeClient compute, TimeProvider time)
             }
             batch = host.Next ??= new Batch();
             batch.Ask(r.InstanceUuid, r.CreatedAt);
-            if (host.Running is null)
+            if (!host.Busy)
             {
-                StartNext(host);
+                host.Busy = true;
+                if (gather <= TimeSpan.Zero)
+                {
+                    StartNext(host);
+                }
+                else
+                {
+                    _ = StartAfterGatherAsync(host);
+                }
             }
         }
         var answer = await batch.Answer.Task.WaitAsync(ct).ConfigureAwait(false);
         return answer.For(r.InstanceUuid);
+    }
+
+    private async Task StartAfterGatherAsync(HostFetches host)
+    {
+        await Task.Delay(gather, time).ConfigureAwait(false);
+        lock (_gate)
+        {
+            StartNext(host);
+        }
     }
 
     /// <summary>Moves the waiting batch to running and fetches it (under the lock).</summary>
@@ -84,6 +109,7 @@ internal sealed class NovaObserver(IComputeClient compute, TimeProvider time)
                 }
                 else
                 {
+                    host.Busy = false;
                     _hosts.Remove(host.Name);
                 }
             }
@@ -138,6 +164,8 @@ internal sealed class NovaObserver(IComputeClient compute, TimeProvider time)
     private sealed class HostFetches(string name)
     {
         public string Name { get; } = name;
+        /// <summary>A fetch runs or is about to start (gathering): a new ask joins <see cref="Next"/>.</summary>
+        public bool Busy { get; set; }
         public Batch? Running { get; set; }
         public Batch? Next { get; set; }
     }

@@ -45,6 +45,26 @@ public sealed class NovaObserverTests
     }
 
     [Fact]
+    public async Task RecordsAskingWithinTheGatherTimeShareTheFirstFetch()
+    {
+        var observer = new NovaObserver(_nova, _time, TimeSpan.FromMilliseconds(30));
+        foreach (var uuid in Abcd)
+        {
+            _nova.Put(uuid, Host);
+        }
+
+        var asked = Abcd.Select(u => observer.ObserveAsync(Record(u), default)).ToList();
+        var before = _nova.Count("list_servers_on_host");
+        _time.Advance(TimeSpan.FromMilliseconds(30));
+        var seen = await Task.WhenAll(asked);
+
+        Assert.Equal(0, before); // nothing fetched before the gather time passed
+        Assert.Equal(Abcd, seen.Select(o => o.Server!.Id));
+        Assert.Equal(1, _nova.Count("list_servers_on_host"));
+        Assert.Equal(1, _nova.Count("list_host_migrations"));
+    }
+
+    [Fact]
     public async Task ARecordAskingAfterAFetchStartedSeesWhatNovaDidMeanwhile()
     {
         var observer = new NovaObserver(_nova, _time);
