@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Runtime.InteropServices;
+using Evacuationd.Core.Compute;
 using Evacuationd.Core.Metrics;
 using Evacuationd.Core.Engine;
 using Evacuationd.Core.Store;
@@ -49,6 +50,7 @@ internal static class ServeCommand
         await grpc.StartAsync(stop.Token).ConfigureAwait(false);
         ServeLog.Serving(log, GrpcHost.BoundAddress(grpc).ToString(), settings.Engine.DaemonId, settings.Etcd.Endpoints);
         MetricsEndpoint? scrape = null;
+        Task novaCheck = Task.CompletedTask;
         try
         {
             if (settings.Metrics.Enabled)
@@ -57,6 +59,7 @@ internal static class ServeCommand
                 ServeLog.Metrics(log, scrape.Address.ToString());
             }
             notify.Ready($"serving gRPC on {GrpcHost.BoundAddress(grpc)}; joining etcd as daemon {settings.Engine.DaemonId}");
+            novaCheck = CheckNovaAsync(compute, log, stop.Token);
             for (var round = 1; !stop.IsCancellationRequested; round++)
             {
                 current = new EvacuationDaemon(settings.Engine, store, compute, time, loggers, EmbeddedCloud.ThisVersion, settings.Listen, metrics);
@@ -88,6 +91,7 @@ internal static class ServeCommand
         finally
         {
             notify.Stopping();
+            await novaCheck.ConfigureAwait(false);
             if (current is not null)
             {
                 await current.StopAsync(CancellationToken.None).ConfigureAwait(false);
@@ -102,6 +106,29 @@ internal static class ServeCommand
             await ((IAsyncDisposable)logger).DisposeAsync().ConfigureAwait(false);
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Logs at start whether Nova answers (Keystone token, microversion, the compute services),
+    /// so that wrong credentials show before the first fencing needs them; it also sets up the
+    /// client's connection and code paths then rather than during that fencing. Nova being
+    /// down does not stop the daemon: it may come back before it is needed.
+    /// </summary>
+    private static async Task CheckNovaAsync(NovaComputeClient compute, Microsoft.Extensions.Logging.ILogger log, CancellationToken stop)
+    {
+        try
+        {
+            var version = await compute.MicroversionAsync(stop).ConfigureAwait(false);
+            var services = await compute.ListComputeServicesAsync(stop).ConfigureAwait(false);
+            ServeLog.NovaReachable(log, version.ToString(), services.Count, services.Count(s => s.Up && !s.ForcedDown));
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is ComputeException or ArgumentException or InvalidOperationException or HttpRequestException)
+        {
+            ServeLog.NovaUnreachable(log, ex.Message);
+        }
     }
 
     /// <summary>Completes when the daemon's lease is lost (or the command stops).</summary>
@@ -187,6 +214,12 @@ internal static partial class ServeLog
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "Prometheus metrics on {Address}")]
     public static partial void Metrics(Microsoft.Extensions.Logging.ILogger logger, string address);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Information, Message = "Nova answers: microversion {Microversion}, {Services} nova-compute services, {Up} of them up")]
+    public static partial void NovaReachable(Microsoft.Extensions.Logging.ILogger logger, string microversion, int services, int up);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "Nova does not answer at start ({Error}); fencings will fail until it does: check Nova's settings and clouds.yaml")]
+    public static partial void NovaUnreachable(Microsoft.Extensions.Logging.ILogger logger, string error);
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Daemon {Daemon} lost its lease; joining again under a new lease")]
     public static partial void Rejoining(Microsoft.Extensions.Logging.ILogger logger, string daemon);
