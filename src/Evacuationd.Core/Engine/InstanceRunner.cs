@@ -232,6 +232,8 @@ internal sealed class InstanceRunner(RunnerContext ctx)
                     return false;
                 }
                 // The compare failed: the record's (someone else wrote it) or the slot's (taken meanwhile)?
+                // Durable is still the record as it was before this attempt (the failed transaction
+                // wrote nothing) and nothing was asked of Nova: a successor sees no attempt and starts from scratch.
                 ctx.View.ReleaseSlots(next.Id);
                 var stored = await ctx.Store.GetInstanceAsync(next.Id, lost).ConfigureAwait(false);
                 if (stored is null || stored.Revision != before)
@@ -395,6 +397,7 @@ internal sealed class InstanceRunner(RunnerContext ctx)
     /// <summary>Guarded write of <paramref name="next"/>: a claim with update when not owned yet.</summary>
     private async Task<bool> PersistAsync(InstanceRecord next, CancellationToken lost)
     {
+        _lastRefusal = null;
         var before = _current.Value;
         if (!next.State.IsInFlight() && next.Slot is not null)
         {
