@@ -19,7 +19,9 @@ namespace Evacuationd.Core.Engine;
 /// sees "planning", finds the service already forced down and goes on (idempotent).</item>
 /// <item>Plan committed (records + host "evacuating" in one guarded write): instance records
 /// exist only after the force-down (S1); re-planning creates no duplicates because record
-/// ids are derived from host, generation and instance.</item>
+/// ids are derived from host, generation and instance. What the plan read of Nova is kept
+/// in memory only (it spares this daemon's runners their first read); a successor's runners
+/// read Nova themselves.</item>
 /// <item>Host "done"/"failed" committed: nothing left.</item>
 /// </list>
 /// </summary>
@@ -27,6 +29,13 @@ internal sealed class HostRunner(RunnerContext ctx)
 {
     private Versioned<HostRecord> _current = null!;
     private Ownership? _own;
+
+    /// <summary>
+    /// The service as Nova answered this runner's last update of it (force-down, disable): the
+    /// next planning step decides from it instead of reading the service again. Nova's answer
+    /// to the write is at least as fresh as a read after it.
+    /// </summary>
+    private ComputeService? _answered;
 
     public async Task RunAsync(string host, CancellationToken lost, CancellationToken stopping)
     {
@@ -97,10 +106,10 @@ internal sealed class HostRunner(RunnerContext ctx)
                 case HostStep.ForceDown f:
                     // S1: the service goes down in Nova before any record (and so any evacuate) exists.
                     EngineLog.ForcingDown(ctx.Log, h.Name, f.Service.Id);
-                    await NovaAsync(() => ctx.Compute.ForceDownAsync(f.Service, lost), lost).ConfigureAwait(false);
+                    _answered = await NovaAsync(() => ctx.Compute.ForceDownAsync(f.Service, lost), lost).ConfigureAwait(false);
                     break;
                 case HostStep.Disable d:
-                    await NovaAsync(() => ctx.Compute.DisableAsync(d.Service, d.Reason, lost), lost).ConfigureAwait(false);
+                    _answered = await NovaAsync(() => ctx.Compute.DisableAsync(d.Service, d.Reason, lost), lost).ConfigureAwait(false);
                     break;
                 case HostStep.Plan p:
                     await PlanAsync(h, p.Service, lost).ConfigureAwait(false);
@@ -115,10 +124,11 @@ internal sealed class HostRunner(RunnerContext ctx)
         {
             return new HostStep.Wait(nb, "planning backoff");
         }
-        ComputeService? service;
+        var service = _answered;
+        _answered = null;
         try
         {
-            service = await ctx.Compute.FindComputeServiceAsync(h.Name, lost).ConfigureAwait(false);
+            service ??= await ctx.Compute.FindComputeServiceAsync(h.Name, lost).ConfigureAwait(false);
         }
         catch (ComputeException ex)
         {
@@ -130,9 +140,15 @@ internal sealed class HostRunner(RunnerContext ctx)
     private async Task PlanAsync(HostRecord h, ComputeService service, CancellationToken lost)
     {
         IReadOnlyList<ServerView> servers;
+        // The host's evacuation migrations are read alongside: with the servers, they serve the
+        // first observation of the records planned here (NovaObserver.Seed), which then start
+        // their attempts without a read of their own. Without them the runners read as usual.
+        var readStarted = ctx.Now;
+        var migrations = ListMigrationsOrNullAsync(h.Name, lost);
+        IReadOnlyList<ServerView> listed;
         try
         {
-            servers = await ctx.Compute.ListServersOnHostAsync(h.Name, lost).ConfigureAwait(false);
+            servers = listed = await ctx.Compute.ListServersOnHostAsync(h.Name, lost).ConfigureAwait(false);
             if (ctx.Options.Planning.Evacuable.Mode == EvacuableMode.ImageProperty)
             {
                 servers = await WithImagePropertiesAsync(servers, lost).ConfigureAwait(false);
@@ -155,12 +171,28 @@ internal sealed class HostRunner(RunnerContext ctx)
             return;
         }
         _current = new Versioned<HostRecord>(next, result.Revision);
+        if (await migrations.ConfigureAwait(false) is { } known)
+        {
+            ctx.Observer.Seed(h.Name, readStarted, listed, known, records);
+        }
         EngineLog.Planned(ctx.Log, h.Name, records.Count);
         foreach (var ended in records.Where(r => r.IsTerminal))
         {
             ctx.Metrics?.RecordEnded(ended.State.Name(), (now - h.ReportedAt).TotalSeconds); // skipped at planning
         }
         EngineLog.Transition(ctx.Log, $"host {h.Name}", h.State.Name(), next.State.Name(), next.Reason);
+    }
+
+    private async Task<IReadOnlyList<MigrationView>?> ListMigrationsOrNullAsync(string host, CancellationToken lost)
+    {
+        try
+        {
+            return await ctx.Compute.ListEvacuationMigrationsFromHostAsync(host, lost).ConfigureAwait(false);
+        }
+        catch (ComputeException)
+        {
+            return null;
+        }
     }
 
     private async Task<IReadOnlyList<ServerView>> WithImagePropertiesAsync(IReadOnlyList<ServerView> servers, CancellationToken lost)
@@ -184,16 +216,18 @@ internal sealed class HostRunner(RunnerContext ctx)
         return result;
     }
 
-    private async Task NovaAsync(Func<Task<ComputeService>> call, CancellationToken lost)
+    /// <summary>A service update; its answer, or null (the failure written) when Nova refused or did not answer.</summary>
+    private async Task<ComputeService?> NovaAsync(Func<Task<ComputeService>> call, CancellationToken lost)
     {
         try
         {
-            await call().ConfigureAwait(false);
+            return await call().ConfigureAwait(false);
         }
         catch (ComputeException ex)
         {
             EngineLog.NovaFailed(ctx.Log, $"host {_current.Value.Name}", ex.Message, ex.RequestId);
             await WriteAsync(HostWorkflow.PlanningFailed(_current.Value, ex.Message, ctx.Options.Planning, ctx.Now, ctx.DaemonId), lost).ConfigureAwait(false);
+            return null;
         }
     }
 

@@ -42,8 +42,46 @@ internal sealed class NovaObserver(IComputeClient compute, TimeProvider time, Ti
     /// <summary>changes-since looks back at most this far: older servers are read one by one.</summary>
     public static readonly TimeSpan ChangesSinceLimit = TimeSpan.FromHours(1);
 
+    /// <summary>A plan's reads serve its records' first observation for this long after they started.</summary>
+    public static readonly TimeSpan SeedLifetime = TimeSpan.FromSeconds(2);
+
     private readonly Lock _gate = new();
     private readonly Dictionary<string, HostFetches> _hosts = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, (Answer Answer, DateTimeOffset Until)> _seeds = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// What the planning host runner read of the host (its servers, then the host's evacuation
+    /// migrations, both read after the force-down and before the records were committed) serves
+    /// the first observation of each record of that plan, once, within <see cref="SeedLifetime"/>
+    /// of the reads' start. Only for a record still accepted at attempt 0: no evacuate was ever
+    /// asked for it by any daemon (every attempt is committed before its call, S4), so there is
+    /// no call of ours in flight that a later read could reveal; what others did to the server
+    /// meanwhile, Nova refuses or the next observation shows, as with any read before a call.
+    /// </summary>
+    public void Seed(string host, DateTimeOffset readStarted, IReadOnlyList<ServerView> servers, IReadOnlyList<MigrationView> migrations, IEnumerable<InstanceRecord> records)
+    {
+        var answer = new Answer(
+            servers.GroupBy(x => x.Id, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => (ServerView?)g.First(), StringComparer.OrdinalIgnoreCase),
+            ByInstance(migrations));
+        var until = readStarted + SeedLifetime;
+        lock (_gate)
+        {
+            var now = time.GetUtcNow();
+            foreach (var expired in _seeds.Where(kv => kv.Value.Until <= now).Select(kv => kv.Key).ToList())
+            {
+                _seeds.Remove(expired);
+            }
+            foreach (var r in records)
+            {
+                if (string.Equals(r.SourceHost, host, StringComparison.OrdinalIgnoreCase) && IsFirstLook(r))
+                {
+                    _seeds[r.Id] = (answer, until);
+                }
+            }
+        }
+    }
+
+    private static bool IsFirstLook(InstanceRecord r) => r is { Attempt: 0, State: RecordState.Accepted };
 
     /// <summary>The record's server and its evacuation migrations, from a fetch started after this call.</summary>
     public async Task<InstanceObservation> ObserveAsync(InstanceRecord r, CancellationToken ct)
@@ -51,6 +89,10 @@ internal sealed class NovaObserver(IComputeClient compute, TimeProvider time, Ti
         Batch batch;
         lock (_gate)
         {
+            if (_seeds.Remove(r.Id, out var seed) && IsFirstLook(r) && time.GetUtcNow() < seed.Until && seed.Answer.Servers.ContainsKey(r.InstanceUuid))
+            {
+                return seed.Answer.For(r.InstanceUuid);
+            }
             if (!_hosts.TryGetValue(r.SourceHost, out var host))
             {
                 host = new HostFetches(r.SourceHost);
@@ -140,11 +182,13 @@ internal sealed class NovaObserver(IComputeClient compute, TimeProvider time, Ti
             servers[missing[i]] = singles[i];
         }
         var migrations = await compute.ListEvacuationMigrationsFromHostAsync(host, ct).ConfigureAwait(false);
-        return new Answer(servers, migrations
-            .Where(m => m.InstanceUuid is not null)
-            .GroupBy(m => m.InstanceUuid!, StringComparer.OrdinalIgnoreCase)
-            .ToDictionary(g => g.Key, g => (IReadOnlyList<MigrationView>)g.OrderByDescending(m => m.Id).ToList(), StringComparer.OrdinalIgnoreCase));
+        return new Answer(servers, ByInstance(migrations));
     }
+
+    private static Dictionary<string, IReadOnlyList<MigrationView>> ByInstance(IEnumerable<MigrationView> migrations) => migrations
+        .Where(m => m.InstanceUuid is not null)
+        .GroupBy(m => m.InstanceUuid!, StringComparer.OrdinalIgnoreCase)
+        .ToDictionary(g => g.Key, g => (IReadOnlyList<MigrationView>)g.OrderByDescending(m => m.Id).ToList(), StringComparer.OrdinalIgnoreCase);
 
     private static void Take(Dictionary<string, ServerView?> servers, HashSet<string> wanted, IEnumerable<ServerView> listed)
     {

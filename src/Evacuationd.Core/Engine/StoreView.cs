@@ -181,11 +181,12 @@ internal sealed class StoreView
             var mine = _owners.Where(kv => kv.Value == daemonId).Select(kv => new KeyValuePair<RecordKey, DateTimeOffset>(kv.Key, DateTimeOffset.MinValue));
             foreach (var (key, since) in _unownedSince.Concat(mine))
             {
-                if (skip(key) || !IsWorkable(key, out var priority, out var created))
+                if (skip(key) || !IsWorkable(key, out var priority, out var created, out var planner))
                 {
                     continue;
                 }
-                var preferred = since == DateTimeOffset.MinValue || Preferred(key, live) == daemonId;
+                var preferred = since == DateTimeOffset.MinValue
+                    || (planner is not null && live.Contains(planner) ? planner : Preferred(key, live)) == daemonId;
                 var eligibleAt = preferred ? since : since + grace;
                 if (eligibleAt <= now)
                 {
@@ -256,7 +257,7 @@ internal sealed class StoreView
         uint bestScore = 0;
         foreach (var d in liveDaemons)
         {
-            var score = Backoff.StableHash(d, key.Kind == RecordKind.Host ? "host/" + key.Id : key.Id);
+            var score = Avalanche(Backoff.StableHash(d, key.Kind == RecordKind.Host ? "host/" + key.Id : key.Id));
             if (best.Length == 0 || score > bestScore || (score == bestScore && string.CompareOrdinal(d, best) < 0))
             {
                 best = d;
@@ -264,6 +265,21 @@ internal sealed class StoreView
             }
         }
         return best;
+    }
+
+    /// <summary>
+    /// MurmurHash3's finaliser: FNV-1a alone leaves the high bits of names that differ only in
+    /// their last characters (compute-01:1:r00, r01, ...) nearly alike, so one daemon of three
+    /// could win none of them.
+    /// </summary>
+    private static uint Avalanche(uint h)
+    {
+        h ^= h >> 16;
+        h *= 0x85ebca6bu;
+        h ^= h >> 13;
+        h *= 0xc2b2ae35u;
+        h ^= h >> 16;
+        return h;
     }
 
     /// <summary>Keeps <paramref name="key"/> among the claim candidates exactly while it is unowned and has work left.</summary>
@@ -421,10 +437,17 @@ internal sealed class StoreView
             c[(int)RecordState.Done], c[(int)RecordState.Failed], c[(int)RecordState.Skipped], c[(int)RecordState.Cancelled]);
     }
 
-    private bool IsWorkable(RecordKey key, out int priority, out DateTimeOffset created)
+    /// <param name="planner">
+    /// For an instance record nobody has owned yet, the daemon that planned it: that daemon is
+    /// preferred for it while it lives, so that one daemon (which has just read the host's
+    /// servers) starts the fresh plan's attempts and follows them with one Nova read per poll,
+    /// instead of every daemon reading the same host. Null otherwise (rendezvous hashing).
+    /// </param>
+    private bool IsWorkable(RecordKey key, out int priority, out DateTimeOffset created, out string? planner)
     {
         priority = 0;
         created = default;
+        planner = null;
         if (key.Kind == RecordKind.Host)
         {
             if (!_hosts.TryGetValue(key.Id, out var h))
@@ -448,6 +471,10 @@ internal sealed class StoreView
         {
             priority = i.Value.Priority;
             created = i.Value.CreatedAt;
+            if (i.Value is { LastOwner: null, Attempt: 0, State: RecordState.Accepted, History.Count: > 0 })
+            {
+                planner = i.Value.History[0].Daemon;
+            }
             // A global hold starts nothing new; what is in flight in Nova is still followed.
             return _control?.Value.Held != true || i.Value.State.IsInFlight();
         }

@@ -164,6 +164,67 @@ public sealed class NovaObserverTests
         hold.Release();
     }
 
+    private static ServerView OnHost(string uuid) => new() { Id = uuid, Host = Host, Status = "ACTIVE", VmState = "active" };
+
+    private static MigrationView Migration(string uuid, long id, string status) =>
+        new(id, status, Host, null, StoreRecords.Epoch, null) { InstanceUuid = uuid };
+
+    [Fact]
+    public async Task APlansReadsServeItsFreshRecordsFirstLookOnceWithoutAFetch()
+    {
+        var observer = new NovaObserver(_nova, _time);
+        var (a, b) = (Record("a"), Record("b"));
+        _nova.Put("a", "compute-02"); // what a fetch would show now: moved (by someone else)
+        _nova.Put("b", Host);
+        observer.Seed(Host, _time.GetUtcNow(), [OnHost("a"), OnHost("b")], [Migration("b", 4, "error")], [a, b]);
+
+        var first = await observer.ObserveAsync(a, default);
+        var firstB = await observer.ObserveAsync(b, default);
+        var again = await observer.ObserveAsync(a, default);
+
+        Assert.Equal(Host, first.Server!.Host); // the plan's picture
+        Assert.Equal([4L], firstB.Migrations.Select(m => m.Id));
+        Assert.Equal("compute-02", again.Server!.Host); // served once: the second look fetched
+        Assert.Equal(1, _nova.Count("list_servers_on_host"));
+    }
+
+    [Fact]
+    public async Task ARecordWithAnAttemptOrPastTheSeedLifetimeIsNotServedByThePlansReads()
+    {
+        var observer = new NovaObserver(_nova, _time);
+        _nova.Put("a", Host);
+        _nova.Put("b", Host);
+        _nova.AddMigration("a", id: 9, "accepted"); // attempt 1's call reached Nova
+        var attempted = Record("a") with { Attempt = 1, State = RecordState.Evacuating };
+        var late = Record("b");
+        observer.Seed(Host, _time.GetUtcNow(), [OnHost("a"), OnHost("b")], [], [Record("a"), late]);
+
+        var seenAttempted = await observer.ObserveAsync(attempted, default);
+        _time.Advance(NovaObserver.SeedLifetime);
+        var seenLate = await observer.ObserveAsync(late, default);
+
+        Assert.Equal([9L], seenAttempted.Migrations.Select(m => m.Id)); // read from Nova, not the plan
+        Assert.NotNull(seenLate.Server);
+        Assert.Equal(2, _nova.Count("list_servers_on_host"));
+    }
+
+    [Fact]
+    public async Task ARecordOfAnotherHostOrNotInThePlansListingIsNotServedByIt()
+    {
+        var observer = new NovaObserver(_nova, _time);
+        _nova.Put("a", Host);
+        _nova.Put("c", Host);
+        var elsewhere = Record("c") with { SourceHost = "compute-09" };
+        observer.Seed(Host, _time.GetUtcNow(), [OnHost("c")], [], [Record("a"), elsewhere]);
+
+        var a = await observer.ObserveAsync(Record("a"), default); // not in the plan's listing
+        var c = await observer.ObserveAsync(elsewhere, default);
+
+        Assert.NotNull(a.Server);
+        Assert.NotNull(c.Server);
+        Assert.Equal(2, _nova.Count("list_servers_on_host"));
+    }
+
     /// <summary>
     /// Asks for all <paramref name="records"/> while a fetch for another record ("x", on the
     /// host) is held, so that they form one batch: the next fetch.

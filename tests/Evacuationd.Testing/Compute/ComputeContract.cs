@@ -50,11 +50,21 @@ public abstract class ComputeContract : IAsyncLifetime
         var nova = Bed.Client();
         var service = (await nova.FindComputeServiceAsync(host, CancellationToken.None))!;
 
+        var forced = await nova.ForceDownAsync(service, CancellationToken.None);
         await nova.ForceDownAsync(service, CancellationToken.None);
-        await nova.ForceDownAsync(service, CancellationToken.None);
-        await nova.DisableAsync(service, "contract test: fenced", CancellationToken.None);
+        var disabled = await nova.DisableAsync(service, "contract test: fenced", CancellationToken.None);
         var after = (await nova.FindComputeServiceAsync(host, CancellationToken.None))!;
 
+        // The answers to the updates show the service as it now is: the host runner plans from
+        // them without reading the service again.
+        Assert.Equal(service.Id, forced.Id);
+        Assert.Equal(host, forced.Host);
+        Assert.True(forced.ForcedDown);
+        Assert.False(forced.Up);
+        Assert.True(forced.Enabled);
+        Assert.True(disabled.ForcedDown);
+        Assert.False(disabled.Enabled);
+        Assert.Equal("contract test: fenced", disabled.DisabledReason);
         Assert.True(after.ForcedDown);
         Assert.False(after.Up);
         Assert.False(after.Enabled);
