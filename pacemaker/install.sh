@@ -22,7 +22,8 @@ case "$lib" in /*) ;; *) echo "install.sh: --lib must be an absolute path (got '
 command -v dotnet >/dev/null 2>&1 || { echo "install.sh: dotnet (the .NET 10 SDK) is needed to build evacctl" >&2; exit 1; }
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-dotnet publish src/Evacuationd.Cli -c Release -o "$lib" -nologo -v quiet
+# ReadyToRun: the agent runs once per fencing; precompiled it starts in ~0.25 s instead of ~0.4 s.
+dotnet publish src/Evacuationd.Cli -c Release --no-self-contained --use-current-runtime -p:PublishReadyToRun=true -o "$lib" -nologo -v quiet
 mkdir -p "$sbin"
 # The shim looks for evacctl in its libdir line: point it at LIBDIR.
 sed "s|^libdir=.*|libdir=$lib|" pacemaker/fence_evacuationd > "$sbin/fence_evacuationd.tmp"

@@ -78,11 +78,17 @@ if ! command -v etcd > /dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends etcd-server > /dev/null
 fi
 
-step "build evacuationd and evacctl (Release, warnings are errors)"
-dotnet build src/Evacuationd.Server/Evacuationd.Server.csproj -c Release -nologo -v quiet -warnaserror >&2
-dotnet build src/Evacuationd.Cli/Evacuationd.Cli.csproj -c Release -nologo -v quiet -warnaserror >&2
-SERVER_DLL=$root/src/Evacuationd.Server/bin/Release/net10.0/evacuationd.dll
-EVACCTL_DLL=$root/src/Evacuationd.Cli/bin/Release/net10.0/evacctl.dll
+# Published as deploy/install.sh and pacemaker/install.sh install them (ReadyToRun): the
+# fence agent's evacctl starts in ~0.25 s instead of ~0.4 s, and a daemon's first fencing
+# does not wait for the JIT.
+step "publish evacuationd and evacctl (Release, ReadyToRun, warnings are errors)"
+dist=$(mktemp -d /tmp/evacd-peers-dist-XXXXXX)
+for p in Server:evacuationd Cli:evacctl; do
+  dotnet publish "src/Evacuationd.${p%%:*}" -c Release --no-self-contained --use-current-runtime \
+    -p:PublishReadyToRun=true -o "$dist/${p#*:}" -nologo -v quiet -warnaserror >&2
+done
+SERVER_DLL=$dist/evacuationd/evacuationd.dll
+EVACCTL_DLL=$dist/evacctl/evacctl.dll
 
 # --- clean-up: only what this script started ---------------------------------------------
 work=$(mktemp -d /tmp/evacd-peers-run-XXXXXX)
@@ -93,6 +99,7 @@ cleanup() {
   # the daemons first (they revoke their leases in etcd), then etcd; by process group
   local i
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_group "${pids[i]}"; done
+  rm -rf "$dist"
   if [ $keep = 1 ]; then
     echo "peers-bench.sh: stopped etcd and the daemons; --keep-stack: the stack in $BASE runs on; logs kept in $work" >&2
   else
