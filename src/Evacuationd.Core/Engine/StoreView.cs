@@ -30,11 +30,20 @@ internal sealed class StoreView
     private readonly Dictionary<int, string> _reserved = new();
     private Versioned<ControlState>? _control;
     private readonly AsyncSignal _changed = new();
+    /// <summary>Set when an in-flight slot may have become free, an operator request arrived, or the global switches changed.</summary>
+    private readonly AsyncSignal _slotFreedOrAsked = new();
 
     public long Revision { get; private set; }
 
     /// <summary>Completes at the next change of the view.</summary>
     public Task WaitForChangeAsync() => _changed.WaitAsync();
+
+    /// <summary>
+    /// Completes when an in-flight slot may have become free (freed in etcd, or a reservation of
+    /// this daemon ended), an operator request was stored, or the global switches changed. Take
+    /// it before looking at the view, so that no wake-up between the look and the wait is missed.
+    /// </summary>
+    public Task WhenSlotFreedOrAskedAsync() => _slotFreedOrAsked.WaitAsync();
 
     public void Load(StoreSnapshot snapshot, DateTimeOffset now)
     {
@@ -87,10 +96,12 @@ internal sealed class StoreView
             Revision = snapshot.Revision;
         }
         _changed.Set();
+        _slotFreedOrAsked.Set();
     }
 
     public void Apply(StoreChange change, DateTimeOffset now)
     {
+        var wake = false;
         lock (_gate)
         {
             switch (change.Kind)
@@ -136,10 +147,12 @@ internal sealed class StoreView
                     break;
                 case ChangeKind.ControlPut when change.Control is { } c:
                     _control = c;
+                    wake = true;
                     break;
                 case ChangeKind.RequestPut when change.Request is { } r:
                     _requests[r.Value.RecordId] = r;
                     Track(RecordKey.Instance(r.Value.RecordId), now);
+                    wake = true;
                     break;
                 case ChangeKind.RequestDeleted when change.Key is { } k:
                     _requests.Remove(k.Id);
@@ -151,6 +164,7 @@ internal sealed class StoreView
                     break;
                 case ChangeKind.SlotDeleted when change.Slot is { } n:
                     _slots.Remove(n);
+                    wake = true;
                     break;
             }
             if (change.Revision > Revision)
@@ -159,6 +173,10 @@ internal sealed class StoreView
             }
         }
         _changed.Set();
+        if (wake)
+        {
+            _slotFreedOrAsked.Set();
+        }
     }
 
     /// <summary>
@@ -230,16 +248,25 @@ internal sealed class StoreView
         }
     }
 
-    /// <summary>Unowned terminal instance records last changed before <paramref name="before"/>, with their revisions.</summary>
+    /// <summary>
+    /// Unowned terminal instance records last changed before <paramref name="before"/>, with
+    /// their revisions; not those of a fencing whose host record has not recorded its end yet:
+    /// the host's end is decided from its records (all ended, as many as it planned), so
+    /// deleting one first would leave the host "evacuating" for ever.
+    /// </summary>
     public IReadOnlyList<Versioned<InstanceRecord>> ExpiredRecords(DateTimeOffset before)
     {
         lock (_gate)
         {
             return _instances.Values
-                .Where(v => v.Value.IsTerminal && v.Value.UpdatedAt < before && !_owners.ContainsKey(RecordKey.Instance(v.Value.Id)))
+                .Where(v => v.Value.IsTerminal && v.Value.UpdatedAt < before && !_owners.ContainsKey(RecordKey.Instance(v.Value.Id))
+                            && !FencingOpen(v.Value))
                 .ToList();
         }
     }
+
+    private bool FencingOpen(InstanceRecord r) =>
+        _hosts.TryGetValue(r.SourceHost, out var h) && h.Value.FenceGeneration == r.FenceGeneration && !h.Value.IsTerminal;
 
     /// <summary>The live daemons as the view knows them.</summary>
     public IReadOnlyList<string> LiveDaemons()
@@ -342,6 +369,14 @@ internal sealed class StoreView
     {
         lock (_gate)
         {
+            // The record's own reservation first: it was made for this record while it waited.
+            foreach (var (mine, by) in _reserved)
+            {
+                if (by == recordId && mine < max && !_slots.ContainsKey(mine) && lost?.Contains(mine) != true)
+                {
+                    return mine;
+                }
+            }
             var start = (int)(Backoff.StableHash(recordId, 0) % (uint)max);
             for (var i = 0; i < max; i++)
             {
@@ -359,12 +394,17 @@ internal sealed class StoreView
     /// <summary>Ends the record's reservations (its write did not take the slot, or its runner ended).</summary>
     public void ReleaseSlots(string recordId)
     {
+        var released = false;
         lock (_gate)
         {
             foreach (var n in _reserved.Where(kv => kv.Value == recordId).Select(kv => kv.Key).ToList())
             {
-                _reserved.Remove(n);
+                released |= _reserved.Remove(n);
             }
+        }
+        if (released)
+        {
+            _slotFreedOrAsked.Set();
         }
     }
 

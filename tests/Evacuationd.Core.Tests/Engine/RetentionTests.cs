@@ -22,7 +22,8 @@ public sealed class RetentionTests
         var old = StoreRecords.Instance("compute-01", "aaaa0001") with { State = RecordState.Done, UpdatedAt = StoreRecords.Epoch };
         var recent = StoreRecords.Instance("compute-01", "aaaa0002") with { State = RecordState.Skipped, UpdatedAt = StoreRecords.Epoch + TimeSpan.FromDays(6) };
         var running = StoreRecords.Instance("compute-01", "aaaa0003") with { State = RecordState.Rebuilding, UpdatedAt = StoreRecords.Epoch };
-        await store.CommitPlanAsync(claim.Ownership!, claim.Record!.Value, claim.Record.Revision, [old, recent, running], default);
+        var ended = claim.Record!.Value.MoveTo(HostState.Done, "fencing ended", StoreRecords.Epoch, "planner");
+        await store.CommitPlanAsync(claim.Ownership!, ended, claim.Record.Revision, [old, recent, running], default);
         await store.RevokeLeaseAsync(planner, default);
         time.Advance(TimeSpan.FromDays(7) + TimeSpan.FromHours(1));
         var options = new EngineOptions { DaemonId = "daemon-a", Retention = TimeSpan.FromDays(7), LeaseTtl = TimeSpan.FromHours(1), KeepAliveInterval = TimeSpan.FromMinutes(10), MaxConcurrentRecords = 1 };
@@ -37,6 +38,40 @@ public sealed class RetentionTests
         Assert.NotNull(await store.GetInstanceAsync(recent.Id, default));
         Assert.NotNull(await store.GetInstanceAsync(running.Id, default));
         Assert.NotNull(await store.GetHostAsync("compute-01", default));
+    }
+
+    [Fact]
+    public async Task RecordsOfAFencingThatHasNotRecordedItsEndStay()
+    {
+        // Found by the bench's scale run (Retention 60 s): records deleted before their host
+        // recorded its end left 88 of 500 hosts "evacuating" for ever.
+        var time = new FakeTimeProvider(StoreRecords.Epoch);
+        using var store = new InMemoryEvacuationStore(time);
+        var planner = await store.GrantLeaseAsync(StoreRecords.Daemon("planner"), TimeSpan.FromMinutes(5), default);
+        var records = new List<InstanceRecord>();
+        // An ended record of an earlier fencing of compute-01 (generation 0), committed with the plan.
+        var previous = StoreRecords.Instance("compute-01", "aaaa0002", generation: 0) with { State = RecordState.Done, UpdatedAt = StoreRecords.Epoch };
+        foreach (var (name, state) in new[] { ("compute-01", HostState.Evacuating), ("compute-02", HostState.Done) })
+        {
+            var host = await store.PutHostIfAsync(StoreRecords.Host(name), 0, default);
+            var claim = await store.TryClaimHostAsync(planner, name, host.Revision, null, default);
+            var done = StoreRecords.Instance(name, "aaaa0001") with { State = RecordState.Done, UpdatedAt = StoreRecords.Epoch };
+            records.Add(done);
+            IReadOnlyList<InstanceRecord> planned = name == "compute-01" ? [done, previous] : [done];
+            await store.CommitPlanAsync(claim.Ownership!, claim.Record!.Value.MoveTo(state, "test", StoreRecords.Epoch, "planner"), claim.Record.Revision, planned, default);
+        }
+        await store.RevokeLeaseAsync(planner, default);
+        time.Advance(TimeSpan.FromDays(8));
+        var options = new EngineOptions { DaemonId = "daemon-a", Retention = TimeSpan.FromDays(7), LeaseTtl = TimeSpan.FromHours(1), KeepAliveInterval = TimeSpan.FromMinutes(10), MaxConcurrentRecords = 1 };
+        await using var daemon = new EvacuationDaemon(options, store, new NoCompute(), time, NullLoggerFactory.Instance);
+        await daemon.StartAsync(default);
+
+        var deleted = await daemon.SweepExpiredAsync(default);
+
+        Assert.Equal(2, deleted);
+        Assert.NotNull(await store.GetInstanceAsync(records[0].Id, default)); // compute-01 still evacuating
+        Assert.Null(await store.GetInstanceAsync(records[1].Id, default));
+        Assert.Null(await store.GetInstanceAsync(previous.Id, default)); // an earlier fencing of compute-01
     }
 
     /// <summary>A cloud nobody may call in this test: the sweep never talks to Nova.</summary>

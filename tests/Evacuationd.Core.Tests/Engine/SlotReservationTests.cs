@@ -1,4 +1,5 @@
 using Evacuationd.Core.Engine;
+using Evacuationd.Core.Records;
 using Evacuationd.Core.Store;
 using Evacuationd.Testing.Store;
 
@@ -68,5 +69,46 @@ public sealed class SlotReservationTests
 
         Assert.NotNull(retry);
         Assert.NotEqual(first, retry);
+    }
+
+    [Fact]
+    public void ARecordsWaitingReservationIsTheSlotItGetsNext()
+    {
+        var view = new StoreView();
+        for (var n = 0; n < 4; n++)
+        {
+            view.Apply(new StoreChange(n + 1, ChangeKind.SlotPut, Owner: $"other-{n}", Slot: n), Now);
+        }
+        view.Apply(new StoreChange(10, ChangeKind.SlotDeleted, Slot: 2), Now);
+        var waited = view.ReserveSlot("r1", 4);
+        view.Apply(new StoreChange(11, ChangeKind.SlotDeleted, Slot: 0), Now);
+        view.Apply(new StoreChange(12, ChangeKind.SlotDeleted, Slot: 1), Now);
+
+        Assert.Equal(2, waited);
+        Assert.Equal(2, view.ReserveSlot("r1", 4)); // its reservation, not another free slot
+        Assert.NotEqual(2, view.ReserveSlot("r2", 4));
+    }
+
+    [Fact]
+    public void WaitersWakeWhenASlotIsFreedARequestArrivesOrAReservationEndsButNotWhenASlotIsTaken()
+    {
+        var view = new StoreView();
+        var beforeTake = view.WhenSlotFreedOrAskedAsync();
+        view.Apply(new StoreChange(1, ChangeKind.SlotPut, Owner: "r9", Slot: 0), Now);
+        var wokenByTake = beforeTake.IsCompleted;
+        view.Apply(new StoreChange(2, ChangeKind.SlotDeleted, Slot: 0), Now);
+        var wokenByFree = beforeTake.IsCompleted;
+        view.ReserveSlot("r1", 2);
+        var beforeRelease = view.WhenSlotFreedOrAskedAsync();
+        view.ReleaseSlots("r1");
+        var beforeRequest = view.WhenSlotFreedOrAskedAsync();
+        view.Apply(new StoreChange(3, ChangeKind.RequestPut, Request: new Versioned<OperatorRequest>(
+            new OperatorRequest("r1", OperatorAction.Cancel, "test", "op", Now), 3)), Now);
+
+        Assert.False(wokenByTake);
+        Assert.True(wokenByFree);
+        Assert.True(beforeRelease.IsCompleted);
+        Assert.True(beforeRequest.IsCompleted);
+        Assert.False(view.WhenSlotFreedOrAskedAsync().IsCompleted);
     }
 }
