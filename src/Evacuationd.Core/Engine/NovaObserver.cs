@@ -42,6 +42,18 @@ internal sealed class NovaObserver(IComputeClient compute, TimeProvider time, Ti
     /// <summary>changes-since looks back at most this far: older servers are read one by one.</summary>
     public static readonly TimeSpan ChangesSinceLimit = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// A changes-since listing that brought back more than this many servers per server it
+    /// was needed for is too costly for what it finds (a large cloud, many servers changed):
+    /// the missing servers are then read one by one for <see cref="SinglesAfterWaste"/>.
+    /// </summary>
+    public const int ChangesSinceWasteFactor = 10;
+
+    /// <summary>How long single reads replace changes-since after a wasteful listing.</summary>
+    public static readonly TimeSpan SinglesAfterWaste = TimeSpan.FromMinutes(1);
+
+    private long _singlesUntilTicks;
+
     /// <summary>A plan's reads serve its records' first observation for this long after they started.</summary>
     public static readonly TimeSpan SeedLifetime = TimeSpan.FromSeconds(2);
 
@@ -165,7 +177,8 @@ internal sealed class NovaObserver(IComputeClient compute, TimeProvider time, Ti
         var wanted = batch.Uuids;
         var servers = new Dictionary<string, ServerView?>(StringComparer.OrdinalIgnoreCase);
         Take(servers, wanted, await compute.ListServersOnHostAsync(host, ct).ConfigureAwait(false));
-        if (Missing(servers, wanted).Count > SingleReadLimit)
+        var moved = Missing(servers, wanted).Count;
+        if (moved > SingleReadLimit && time.GetUtcNow().UtcTicks >= Interlocked.Read(ref _singlesUntilTicks))
         {
             var now = time.GetUtcNow();
             var since = batch.OldestCreated - ChangesSinceMargin;
@@ -173,7 +186,14 @@ internal sealed class NovaObserver(IComputeClient compute, TimeProvider time, Ti
             {
                 since = now - ChangesSinceLimit;
             }
-            Take(servers, wanted, await compute.ListServersChangedSinceAsync(since, ct).ConfigureAwait(false));
+            var changed = await compute.ListServersChangedSinceAsync(since, ct).ConfigureAwait(false);
+            Take(servers, wanted, changed);
+            // At 10,000 instances every host's fetch listed thousands of changed servers to find
+            // its twenty: that made each fetch cost the size of the cloud, and the run quadratic.
+            if (changed.Count > ChangesSinceWasteFactor * moved + 100)
+            {
+                Interlocked.Exchange(ref _singlesUntilTicks, (now + SinglesAfterWaste).UtcTicks);
+            }
         }
         var missing = Missing(servers, wanted);
         var singles = await Task.WhenAll(missing.Select(uuid => compute.GetServerAsync(uuid, ct))).ConfigureAwait(false);

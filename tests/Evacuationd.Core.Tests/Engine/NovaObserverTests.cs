@@ -103,6 +103,31 @@ public sealed class NovaObserverTests
     }
 
     [Fact]
+    public async Task AfterAChangesSinceListingFarLargerThanWhatItFoundMovedServersAreReadOneByOneForAWhile()
+    {
+        var observer = new NovaObserver(_nova, _time);
+        foreach (var uuid in Abcd)
+        {
+            _nova.Put(uuid, "compute-02", changed: true);
+        }
+        for (var i = 0; i < NovaObserver.ChangesSinceWasteFactor * 4 + 100; i++)
+        {
+            _nova.Put($"other-{i}", "compute-09", changed: true); // the rest of a busy cloud
+        }
+
+        await AskTogetherAsync(observer, Abcd.Select(Record));
+        var singlesBefore = _nova.SingleReads.Count;
+        await AskTogetherAsync(observer, Abcd.Select(Record));
+        var singlesDuring = _nova.SingleReads.Count - singlesBefore;
+        _time.Advance(NovaObserver.SinglesAfterWaste);
+        await AskTogetherAsync(observer, Abcd.Select(Record));
+
+        Assert.Equal(0, singlesBefore);
+        Assert.Equal(4, singlesDuring); // one by one, no listing
+        Assert.Equal(2, _nova.Count("changes_since")); // the first fetch, and again after the pause
+    }
+
+    [Fact]
     public async Task AFewMissingServersAreReadOneByOneWithoutChangesSince()
     {
         var observer = new NovaObserver(_nova, _time);
