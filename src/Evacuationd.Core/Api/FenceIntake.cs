@@ -12,7 +12,13 @@ namespace Evacuationd.Core.Api;
 /// </summary>
 public sealed class FenceIntake(IEvacuationStore store, TimeProvider time, string daemonId, PolicyOptions? policy = null, Func<int?>? computeHosts = null)
 {
-    private const int MaxRounds = 8;
+    /// <summary>
+    /// Every report's transaction compares the blast-radius window, so reports arriving together
+    /// (a rack fenced at once) each win one round in turn: a report may have to wait for as many
+    /// rounds as reports came with it. 8 rounds failed 30 simultaneous reports; each round is one
+    /// etcd transaction, so this bound only stops a store that never settles.
+    /// </summary>
+    private const int MaxRounds = 256;
     private readonly PolicyOptions _policy = policy ?? new PolicyOptions();
 
     /// <summary>
