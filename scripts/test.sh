@@ -39,6 +39,7 @@ mkdir -p "$results"
 passed=0
 failed=0
 status=0
+failures=() # what failed, named again right above the summary line (CI shows the end of the output)
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -62,6 +63,7 @@ script_tier() {
   if [ -z "$line" ]; then
     echo "$name: the tier ended without its summary line (output in $results/$name.out)" >&2
     failed=$((failed + 1)); status=1
+    failures+=("tier $name: ended without its summary line")
     return
   fi
   p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<< "$line")
@@ -69,6 +71,10 @@ script_tier() {
   passed=$((passed + p))
   failed=$((failed + f))
   [ "$f" -eq 0 ] || status=1
+  if [ "$f" -ne 0 ]; then
+    failures+=("tier $name: $line")
+    while IFS= read -r t; do failures+=("  ${t:0:300}"); done < <(grep -E '^(model: )?FAIL ' "$results/$name.out" | head -n 10)
+  fi
 }
 
 # skip_or_fail NAME REASON: outside CI a tier that cannot run here is skipped with a message;
@@ -77,6 +83,7 @@ skip_or_fail() {
   if [ "${CI:-}" = true ]; then
     echo "$1: cannot run: $2" >&2
     failed=$((failed + 1)); status=1
+    failures+=("tier $1: cannot run: $2")
   else
     echo "$1: skipped: $2 (under CI=true this fails)" >&2
   fi
@@ -91,6 +98,7 @@ count_trx() {
   if [ "${#files[@]}" -eq 0 ]; then
     echo "no test results were written in $1" >&2
     failed=$((failed + 1)); status=1
+    failures+=("no test results were written in $1")
   fi
   for trx in "${files[@]}"; do
     counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
@@ -98,7 +106,22 @@ count_trx() {
     f=$(printf '%s' "$counters" | sed -n 's/.* failed="\([0-9]*\)".*/\1/p')
     passed=$((passed + ${p:-0}))
     failed=$((failed + ${f:-0}))
+    [ "${f:-0}" -eq 0 ] || while IFS= read -r t; do failures+=("test $t"); done < <(failed_tests "$trx")
   done
+}
+
+# failed_tests TRX: one line per failed test: its name and the first line of its message.
+failed_tests() {
+  python3 - "$1" <<'PY' 2>/dev/null || grep -o '<UnitTestResult [^>]*outcome="Failed"' "$1" | sed 's/.*testName="\([^"]*\)".*/\1/'
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for r in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", ns):
+    if r.get("outcome") != "Failed":
+        continue
+    m = r.find("t:Output/t:ErrorInfo/t:Message", ns)
+    first = (m.text or "").strip().splitlines()[0][:300] if m is not None and m.text else ""
+    print(f"{r.get('testName')}: {first}")
+PY
 }
 
 command -v dotnet >/dev/null 2>&1 || { echo "dotnet (the .NET 10 SDK) is required" >&2; exit 1; }
@@ -119,7 +142,12 @@ dotnet test Evacuationd.sln -c Release --no-build -nologo -v quiet --filter "Cat
 test_status=$?
 set -e
 [ "$test_status" -eq 0 ] || status=1
+failed_before=$failed
 count_trx "$results"
+if [ "$test_status" -ne 0 ] && [ "$failed" -eq "$failed_before" ]; then
+  failed=$((failed + 1))
+  failures+=("dotnet test exited $test_status with no failed test in its results (a test host crashed or the session timed out)")
+fi
 
 if [ "$run_demo" -eq 1 ]; then
   step "the README's first command: evacuationd demo"
@@ -128,6 +156,7 @@ if [ "$run_demo" -eq 1 ]; then
     tail -n 12 "$results/demo.out"
   else
     failed=$((failed + 1)); status=1
+    failures+=("tier demo: evacuationd demo failed (output in $results/demo.out)")
     echo "demo failed:"; tail -n 40 "$results/demo.out"; tail -n 20 "$results/demo.err"
   fi
 fi
@@ -211,5 +240,9 @@ if [ "$run_model" -eq 1 ]; then
 fi
 
 echo
+if [ "${#failures[@]}" -gt 0 ]; then
+  echo "what failed:"
+  printf '  %s\n' "${failures[@]}"
+fi
 echo "$passed passed, $failed failed"
 exit "$status"

@@ -14,7 +14,7 @@ namespace Evacuationd.Cli.Tests.Support;
 /// Servers that are reachable but are not gRPC daemons: Kestrel speaking HTTP/1.1 only (it
 /// answers an HTTP/2 connection with GOAWAY HTTP_1_1_REQUIRED), Kestrel speaking HTTP/2
 /// without gRPC (404), and a bare TCP listener that answers every connection with an
-/// HTTP/1.1 400 (as a plain web server would).
+/// HTTP/1.1 400 (as a plain web server would) once the client's first request has arrived.
 /// </summary>
 internal sealed class NotGrpcServer : IAsyncDisposable
 {
@@ -86,6 +86,38 @@ internal sealed class NotGrpcServer : IAsyncDisposable
         return new NotGrpcServer(app, new Uri(address).Port);
     }
 
+    /// <summary>
+    /// Reads the HTTP/2 connection preface (24 bytes) and the frames after it until a HEADERS
+    /// frame (type 1) arrived, or the client closed. Anything else (not HTTP/2) ends at once.
+    /// </summary>
+    private static async Task ReadUntilHeadersAsync(NetworkStream stream, byte[] buffer, CancellationToken cancellationToken)
+    {
+        const int Preface = 24;
+        var received = new List<byte>();
+        var next = Preface; // offset of the next frame header
+        while (true)
+        {
+            var n = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                return;
+            }
+            received.AddRange(buffer.AsSpan(0, n));
+            if (received[0] != (byte)'P')
+            {
+                return; // not an HTTP/2 preface: answer whatever it is
+            }
+            while (received.Count >= next + 9)
+            {
+                if (received[next + 3] == 1)
+                {
+                    return;
+                }
+                next += 9 + ((received[next] << 16) | (received[next + 1] << 8) | received[next + 2]);
+            }
+        }
+    }
+
     private async Task AcceptAsync(TcpListener tcp, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
@@ -94,7 +126,11 @@ internal sealed class NotGrpcServer : IAsyncDisposable
             Interlocked.Increment(ref Connections);
             var stream = client.GetStream();
             var buffer = new byte[4096];
-            _ = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            // Answer once the client's first request (an HTTP/2 HEADERS frame) has arrived: a plain
+            // web server answers the preface at once, and then the text may reach the client before
+            // the request took the connection (it reports "no HTTP/2 connection", which
+            // AnHttp11OnlyServerCannotBeUsedAndExits3 covers); this server tests the other case.
+            await ReadUntilHeadersAsync(stream, buffer, cancellationToken).ConfigureAwait(false);
             await stream.WriteAsync("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
             await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
 
