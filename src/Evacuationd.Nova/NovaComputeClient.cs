@@ -49,8 +49,8 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
     {
         const string op = "find the nova-compute service";
         var r = NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Get, $"os-services?binary=nova-compute&host={Uri.EscapeDataString(host)}", null, true, ct).ConfigureAwait(false), op);
-        return (r.Body?["services"] as JsonArray ?? [])
-            .OfType<JsonNode>()
+        using var doc = r.Document();
+        return NovaJson.Items(doc?.RootElement ?? default, "services")
             .Select(NovaJson.Service)
             .FirstOrDefault(s => string.Equals(s.Host, host, StringComparison.Ordinal));
     }
@@ -62,7 +62,8 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
     {
         const string op = "list nova-compute services";
         var r = NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Get, "os-services?binary=nova-compute", null, true, ct).ConfigureAwait(false), op);
-        return (r.Body?["services"] as JsonArray ?? []).OfType<JsonNode>().Select(NovaJson.Service).ToList();
+        using var doc = r.Document();
+        return NovaJson.Items(doc?.RootElement ?? default, "services").Select(NovaJson.Service).ToList();
     }
 
     public Task<ComputeService> ForceDownAsync(ComputeService service, CancellationToken ct) =>
@@ -99,9 +100,11 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
             var path = $"servers/detail?all_tenants=1&{filter}&limit={_options.PageSize}" +
                        (marker is null ? "" : $"&marker={Uri.EscapeDataString(marker)}");
             var r = NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Get, path, null, true, ct).ConfigureAwait(false), op);
-            var page = (r.Body?["servers"] as JsonArray ?? []).OfType<JsonNode>().Select(NovaJson.Server).ToList();
+            using var doc = r.Document();
+            var root = doc?.RootElement ?? default;
+            var page = NovaJson.Items(root, "servers").Select(NovaJson.Server).ToList();
             servers.AddRange(page);
-            var hasNext = r.Body?["servers_links"] is JsonArray links && links.Any(l => NovaJson.Str(l?["rel"]) == "next");
+            var hasNext = NovaJson.HasNext(root, "servers_links");
             if (page.Count == 0 || !hasNext)
             {
                 return servers;
@@ -121,8 +124,11 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
         {
             return null;
         }
-        var server = NovaTransport.Ensure(r, op).Body?["server"];
-        return server is null ? throw new ComputeException(op, "Nova answered without a server object", r.Status, r.RequestId) : NovaJson.Server(server);
+        using var doc = NovaTransport.Ensure(r, op).Document();
+        var server = NovaJson.Prop(doc?.RootElement ?? default, "server");
+        return server.ValueKind != System.Text.Json.JsonValueKind.Object
+            ? throw new ComputeException(op, "Nova answered without a server object", r.Status, r.RequestId)
+            : NovaJson.Server(server);
     }
 
     public Task<IReadOnlyList<MigrationView>> ListEvacuationMigrationsAsync(string instanceUuid, CancellationToken ct) =>
@@ -133,8 +139,8 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
         const string op = "list the instance's evacuation migrations";
         var r = NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Get,
             $"os-migrations?instance_uuid={Uri.EscapeDataString(instanceUuid)}&migration_type=evacuation", null, true, ct).ConfigureAwait(false), op);
-        return (r.Body?["migrations"] as JsonArray ?? [])
-            .OfType<JsonNode>()
+        using var doc = r.Document();
+        return NovaJson.Items(doc?.RootElement ?? default, "migrations")
             .Select(NovaJson.Migration)
             .OrderByDescending(m => m.Id)
             .ToList();
@@ -154,10 +160,12 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
             var path = $"os-migrations?source_compute={Uri.EscapeDataString(sourceHost)}&migration_type=evacuation" +
                        (marker is null ? "" : $"&limit={_options.PageSize}&marker={Uri.EscapeDataString(marker)}");
             var r = NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Get, path, null, true, ct).ConfigureAwait(false), op);
-            var page = (r.Body?["migrations"] as JsonArray ?? []).OfType<JsonNode>().ToList();
+            using var doc = r.Document();
+            var root = doc?.RootElement ?? default;
+            var page = NovaJson.Items(root, "migrations").ToList();
             all.AddRange(page.Select(NovaJson.Migration));
-            var hasNext = r.Body?["migrations_links"] is JsonArray links && links.Any(l => NovaJson.Str(l?["rel"]) == "next");
-            if (page.Count == 0 || !hasNext || NovaJson.Str(page[^1]["uuid"]) is not { } last)
+            var hasNext = NovaJson.HasNext(root, "migrations_links");
+            if (page.Count == 0 || !hasNext || NovaJson.Str(page[^1], "uuid") is not { } last)
             {
                 return all.OrderByDescending(m => m.Id).ToList();
             }
@@ -203,7 +211,8 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
                 throw new ComputeException("read the image", NovaErrors.MessageOf(text, status), status, NovaTransport.RequestIdOf(response), status >= 500);
             }
             // Glance v2 puts custom properties at the top level of the image.
-            return NovaJson.StringMap(JsonNode.Parse(text));
+            using var doc = System.Text.Json.JsonDocument.Parse(text);
+            return NovaJson.StringMap(doc.RootElement);
         }
         catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {
@@ -286,7 +295,8 @@ public sealed class NovaComputeClient : IComputeClient, IDisposable
     private async Task<ComputeService> UpdateServiceAsync(string op, ComputeService service, JsonObject body, CancellationToken ct)
     {
         var r = NovaTransport.Ensure(await _nova.SendAsync(op, HttpMethod.Put, $"os-services/{Uri.EscapeDataString(service.Id)}", body, true, ct).ConfigureAwait(false), op);
-        var s = r.Body?["service"];
-        return s is null ? service : NovaJson.Service(s) with { Host = service.Host };
+        using var doc = r.Document();
+        var s = NovaJson.Prop(doc?.RootElement ?? default, "service");
+        return s.ValueKind != System.Text.Json.JsonValueKind.Object ? service : NovaJson.Service(s) with { Host = service.Host };
     }
 }

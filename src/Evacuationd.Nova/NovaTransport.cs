@@ -1,16 +1,68 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Evacuationd.Core.Compute;
 using Evacuationd.Core.Metrics;
 
 namespace Evacuationd.Nova;
 
-/// <summary>One HTTP exchange with Nova, as the client saw it.</summary>
-internal sealed record NovaResponse(int Status, JsonNode? Body, string? RequestId, string Text)
+/// <summary>
+/// One HTTP exchange with Nova, as the client saw it. The body is kept as Nova's UTF-8 bytes
+/// and read on demand: as text (error messages), as a tree of nodes (small documents), or as
+/// a read-only document (listings: a page of 500 servers as a node tree cost several times
+/// its size in short-lived objects; the document is a few arrays).
+/// </summary>
+internal sealed class NovaResponse(int status, byte[] raw, string? requestId)
 {
+    private string? _text;
+    private JsonNode? _body;
+    private bool _bodyRead;
+
+    public int Status => status;
+
+    public string? RequestId => requestId;
+
     public bool Success => Status is >= 200 and < 300;
+
+    /// <summary>The body as text.</summary>
+    public string Text => _text ??= Encoding.UTF8.GetString(raw);
+
+    /// <summary>The body as a tree of nodes; null when it is not a JSON object or array.</summary>
+    public JsonNode? Body
+    {
+        get
+        {
+            if (!_bodyRead)
+            {
+                _bodyRead = true;
+                try
+                {
+                    _body = IsJson ? JsonNode.Parse(raw) : null;
+                }
+                catch (JsonException)
+                {
+                }
+            }
+            return _body;
+        }
+    }
+
+    /// <summary>The body as a read-only document (dispose it); null when it is not a JSON object or array.</summary>
+    public JsonDocument? Document()
+    {
+        try
+        {
+            return IsJson ? JsonDocument.Parse(raw) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private bool IsJson => raw.Length > 0 && (raw[0] == (byte)'{' || raw[0] == (byte)'[');
 }
 
 /// <summary>
@@ -274,19 +326,8 @@ internal sealed class NovaTransport(HttpClient http, ITokenSource tokens, NovaCl
         try
         {
             using var response = await http.SendAsync(request, cts.Token).ConfigureAwait(false);
-            var text = await response.Content.ReadAsStringAsync(cts.Token).ConfigureAwait(false);
-            JsonNode? json = null;
-            if (text.Length > 0 && (text[0] == '{' || text[0] == '['))
-            {
-                try
-                {
-                    json = JsonNode.Parse(text);
-                }
-                catch (System.Text.Json.JsonException)
-                {
-                }
-            }
-            return new NovaResponse((int)response.StatusCode, json, RequestIdOf(response), text);
+            var raw = await response.Content.ReadAsByteArrayAsync(cts.Token).ConfigureAwait(false);
+            return new NovaResponse((int)response.StatusCode, raw, RequestIdOf(response));
         }
         catch (OperationCanceledException ex) when (!ct.IsCancellationRequested)
         {
