@@ -1,4 +1,5 @@
 using Evacuationd.Contracts.V1;
+using Evacuationd.Core.Store;
 using Evacuationd.Server.Tests.Support;
 using Evacuationd.Simulator.Faults;
 using Grpc.Core;
@@ -96,17 +97,25 @@ public sealed class OperatorSurfaceTests
         var api = new Operator.OperatorClient(t.Channel);
         var maxInFlight = 0;
         var maxSlots = 0;
+        var maxOwnedWaiting = 0;
+        var writes = new Dictionary<string, int>(StringComparer.Ordinal);
         using var stop = new CancellationTokenSource();
         var observer = Task.Run(async () =>
         {
             var start = await t.Cloud.Store.ReadSnapshotAsync(stop.Token);
             try
             {
-                await foreach (var _ in t.Cloud.Store.WatchAsync(start.Revision, stop.Token))
+                await foreach (var change in t.Cloud.Store.WatchAsync(start.Revision, stop.Token))
                 {
+                    if (change.Kind == ChangeKind.InstancePut && change.Instance is { } put)
+                    {
+                        writes[put.Value.Id] = writes.GetValueOrDefault(put.Value.Id) + 1;
+                    }
                     var s = await t.Cloud.Store.ReadSnapshotAsync(stop.Token);
                     maxInFlight = Math.Max(maxInFlight, s.Instances.Count(v => v.Value.State is CoreRecordState.Evacuating or CoreRecordState.Rebuilding));
                     maxSlots = Math.Max(maxSlots, s.Slots.Count);
+                    // A record waiting for a slot is not claimed (a write) just to wait.
+                    maxOwnedWaiting = Math.Max(maxOwnedWaiting, s.Instances.Count(v => v.Value.State == CoreRecordState.Accepted && s.Owners.ContainsKey(RecordKey.Instance(v.Value.Id))));
                 }
             }
             catch (OperationCanceledException)
@@ -126,6 +135,9 @@ public sealed class OperatorSurfaceTests
         var records = (await api.ListRecordsAsync(new ListRecordsRequest { Host = "compute-02" })).Records;
         Assert.Equal(2, maxInFlight);
         Assert.Equal(2, maxSlots);
+        Assert.Equal(0, maxOwnedWaiting);
+        // Planned, then evacuating, rebuilding and done: one write each, waiting included.
+        Assert.All(records.Where(r => r.State == RecordState.Done), r => Assert.Equal(4, writes[r.Id]));
         Assert.Equal(RecordState.Cancelled, records.Single(r => r.Id == waiting.Id).State);
         Assert.Equal(5, records.Count(r => r.State == RecordState.Done));
         Assert.Equal(0, t.Sim.GetStats().DuplicateEvacuations);

@@ -204,13 +204,43 @@ public sealed class EvacuationDaemon : IAsyncDisposable
             var now = _time.GetUtcNow();
             // This daemon's share of the installation-wide Nova call limit.
             _novaLimit.Limit = Math.Max(1, _options.Policy.MaxConcurrentNovaCalls / Math.Max(1, _view.LiveDaemons().Count));
-            var (ready, next) = _view.Claimable(Id, now, _options.ClaimGrace, key => _running.ContainsKey(key) || InCooldown(key, now));
             var capacity = Capacity(now);
+            if (_running.Count >= capacity)
+            {
+                // Full: nothing could be launched, so the view is not scanned (at 1,000 waiting
+                // records every watch event rescanned all of them in each daemon). A runner's
+                // end, or the ramp-up's next step, is what can change that.
+                var step = capacity < _options.MaxConcurrentRecords
+                    ? TimeSpan.FromMilliseconds(Math.Max(50, _options.ClaimRampUp.TotalMilliseconds / 10))
+                    : _options.ResyncInterval;
+                using (var sleeping = CancellationTokenSource.CreateLinkedTokenSource(ct))
+                {
+                    await Task.WhenAny(done, Task.Delay(step, _time, sleeping.Token)).ConfigureAwait(false);
+                    await sleeping.CancelAsync().ConfigureAwait(false); // no timer left behind per runner's end
+                }
+                continue;
+            }
+            var slotFreed = _view.WhenSlotFreedOrAskedAsync();
+            var (ready, next) = _view.Claimable(Id, now, _options.ClaimGrace, key => _running.ContainsKey(key) || InCooldown(key, now));
+            var maxInFlight = _options.Policy.MaxInFlightEvacuations;
+            var slotsLeft = true;
             foreach (var key in ready)
             {
                 if (_running.Count >= capacity)
                 {
                     break;
+                }
+                if (maxInFlight > 0 && key.Kind == RecordKind.Instance && _view.NeedsSlot(key.Id))
+                {
+                    // An accepted record starts only with a slot reserved for it (its runner's
+                    // attempt uses that reservation; it is released if the decision is not an
+                    // attempt). With none free it stays unowned and unwritten: a slot freed in
+                    // etcd or by a reservation wakes this loop.
+                    if (!slotsLeft || _view.ReserveSlot(key.Id, maxInFlight) is null)
+                    {
+                        slotsLeft = false;
+                        continue;
+                    }
                 }
                 Launch(key, session);
             }
@@ -237,7 +267,7 @@ public sealed class EvacuationDaemon : IAsyncDisposable
             }
             try
             {
-                await Task.WhenAny(wake, done, Task.Delay(delay, _time, ct)).ConfigureAwait(false);
+                await Task.WhenAny(wake, done, slotFreed, Task.Delay(delay, _time, ct)).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

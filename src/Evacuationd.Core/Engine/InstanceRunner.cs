@@ -43,9 +43,19 @@ internal sealed class InstanceRunner(RunnerContext ctx)
     /// <param name="stopping">Cancelled on graceful stop: hand the record over at the next checkpoint.</param>
     public async Task RunAsync(string id, CancellationToken lost, CancellationToken stopping)
     {
-        var found = await ctx.Store.GetInstanceAsync(id, lost).ConfigureAwait(false);
+        Versioned<InstanceRecord>? found;
+        try
+        {
+            found = await ctx.Store.GetInstanceAsync(id, lost).ConfigureAwait(false);
+        }
+        catch
+        {
+            ctx.View.ReleaseSlots(id); // the slot the scheduler reserved for it
+            throw;
+        }
         if (found is null || (found.Value.IsTerminal && ctx.View.RequestFor(id) is null))
         {
+            ctx.View.ReleaseSlots(id);
             return;
         }
         _current = found;
@@ -219,9 +229,11 @@ internal sealed class InstanceRunner(RunnerContext ctx)
             {
                 if (ctx.View.ReserveSlot(next.Id, max, taken) is not { } slot)
                 {
-                    // All in-flight slots taken (over all daemons): wait as the owner, then decide again.
-                    // Durable: the record as it was (no attempt); a successor sees it unchanged.
-                    if (_own is null && (!await ClaimAsync(null, lost).ConfigureAwait(false) || _current.Value.IsTerminal))
+                    // All in-flight slots taken (over all daemons). Not owned: leave the record
+                    // unowned and unwritten (no claim just to wait); the scheduler starts it again
+                    // with a slot reserved once one is free. Owned: wait as the owner, then decide
+                    // again. Durable either way: the record as it was (no attempt); a successor sees it unchanged.
+                    if (_own is null)
                     {
                         return false;
                     }

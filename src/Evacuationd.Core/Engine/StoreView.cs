@@ -391,6 +391,22 @@ internal sealed class StoreView
         }
     }
 
+    /// <summary>
+    /// Whether the instance record, unowned, can only make progress with an in-flight slot: it
+    /// is accepted (no attempt running) and no operator request waits for it. Such a record is
+    /// started only with a slot reserved for it, so that no daemon claims it (a write) just to
+    /// wait for a slot.
+    /// </summary>
+    public bool NeedsSlot(string recordId)
+    {
+        lock (_gate)
+        {
+            return _instances.TryGetValue(recordId, out var i)
+                && i.Value.State == RecordState.Accepted
+                && !_requests.ContainsKey(recordId);
+        }
+    }
+
     /// <summary>Ends the record's reservations (its write did not take the slot, or its runner ended).</summary>
     public void ReleaseSlots(string recordId)
     {
