@@ -38,6 +38,9 @@ internal sealed record BenchOptions
     /// <summary>EngineOptions.MaxConcurrentRecords of each daemon.</summary>
     public int MaxConcurrentRecords { get; init; } = 64;
 
+    /// <summary>Policy:MaxInFlightEvacuations of the rate scenario's daemons (null: the shipped default; 0: no limit).</summary>
+    public int? MaxInFlight { get; init; }
+
     /// <summary>WorkflowOptions.PollInterval.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(50);
 
@@ -128,6 +131,7 @@ internal sealed record BenchOptions
           --spares N               healthy destination hosts (default 5)
           --daemons N              daemons in the process (default 3)
           --max-concurrent N       MaxConcurrentRecords per daemon (default 64)
+          --max-in-flight N        rate scenario: Policy:MaxInFlightEvacuations (default: the shipped 40; 0 = no limit)
           --poll-ms N              workflow poll interval in ms (default 50)
           --grace-ms N             claim grace in ms (default 100)
           --timeout-s N            bound of one scenario run in s (default 180; a scale/growth run: at least 2 min + 100 ms per instance)
@@ -188,6 +192,9 @@ internal sealed record BenchOptions
             int Int() => int.TryParse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v > 0
                 ? v
                 : throw new ArgumentException($"{a} needs a positive integer");
+            int Int0() => int.TryParse(Next(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 0
+                ? v
+                : throw new ArgumentException($"{a} needs an integer >= 0");
             o = a switch
             {
                 "--members" => o with
@@ -205,6 +212,7 @@ internal sealed record BenchOptions
                 "--spares" => o with { SpareHosts = Int() },
                 "--daemons" => o with { Daemons = Int() },
                 "--max-concurrent" => o with { MaxConcurrentRecords = Int() },
+                "--max-in-flight" => o with { MaxInFlight = Int0() },
                 "--poll-ms" => o with { PollInterval = TimeSpan.FromMilliseconds(Int()) },
                 "--grace-ms" => o with { ClaimGrace = TimeSpan.FromMilliseconds(Int()) },
                 "--timeout-s" => o with { ScenarioTimeout = TimeSpan.FromSeconds(Int()) },

@@ -148,7 +148,8 @@ internal static class Program
         Line("## Summary");
         Line();
         Line(string.Create(inv, $"{o.FencedHosts} hosts x {o.InstancesPerHost} instances = {o.FencedInstances} records, {o.SpareHosts} spare hosts, " +
-            $"{o.Daemons} daemons (MaxConcurrentRecords {o.MaxConcurrentRecords}, PollInterval {o.PollInterval.TotalMilliseconds} ms, ClaimGrace {o.ClaimGrace.TotalMilliseconds} ms, ClaimRampUp 0), " +
+            $"{o.Daemons} daemons (MaxConcurrentRecords {o.MaxConcurrentRecords}, PollInterval {o.PollInterval.TotalMilliseconds} ms, ClaimGrace {o.ClaimGrace.TotalMilliseconds} ms, ClaimRampUp 0, " +
+            $"Policy:MaxInFlightEvacuations {(o.MaxInFlight is { } m ? (m == 0 ? "0 (no limit)" : m.ToString(inv)) : $"{new Evacuationd.Core.Planning.PolicyOptions().MaxInFlightEvacuations} (shipped)")}), " +
             $"zero-latency evacsim, etcd fsync on; {o.Runs} runs per cluster size (each on a fresh key prefix and a fresh evacsim, after {o.WarmUpRuns} unmeasured full-size warm-up runs), " +
             $"txn rates are the median of {o.TxnRounds} rounds. Timed from the first fence report to the last host record terminal, seen on a store watch."));
         Line();

@@ -72,6 +72,7 @@ internal static partial class ScenarioBench
             ClaimRampUp = TimeSpan.Zero,
             ClaimGrace = o.ClaimGrace,
             Workflow = new WorkflowOptions { PollInterval = o.PollInterval },
+            Policy = o.MaxInFlight is { } max ? new PolicyOptions { MaxInFlightEvacuations = max } : new PolicyOptions(),
         };
         var novaOptions = new NovaClientOptions { AuthUrl = simulator.IdentityUrl.ToString(), Username = "admin", Password = "x", ProjectName = "admin" };
 
